@@ -1,0 +1,49 @@
+# nnplay: `make run` serves the playground, `make test` runs every test.
+# Both set themselves up on a fresh machine (Python venv, npm packages; for
+# tests also Debian's Chromium). Re-running skips what is already installed.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run setup setup-test test lint bench
+
+run: setup
+	$(VENV)/bin/nnplay --host $(HOST) --port $(PORT)
+
+setup: $(VENV)/.installed node_modules/.installed
+
+# The app and its pinned dependencies; constraints.txt pins every transitive one.
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e .
+	touch $@
+
+# Front-end libraries from the npm registry, exactly as package-lock.json says.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+setup-test: setup $(VENV)/.installed-test /usr/bin/chromium
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+# Browser tests drive Debian's Chromium (Playwright's own download is not used).
+/usr/bin/chromium:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+test: setup-test
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: setup-test
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	$(PY) bench/run_all.py
