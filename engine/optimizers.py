@@ -1,0 +1,133 @@
+"""Optimizers with torch.optim's update rules, hyperparameter names and defaults.
+
+Every update acts on the whole flat parameter vector p with its flat gradient g
+(data loss plus regularization) and is pure: `update(p, g, state, step, hp)` returns
+the new vector and new state buffers without touching its inputs, so a step can be
+checked for non-finite numbers before it is committed. `step` is the 1-based number
+of the update being made; buffers start at zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+Array = np.ndarray
+State = dict[str, Array]
+
+
+def _sgd(p: Array, g: Array, state: State, step: int, hp: dict) -> tuple[Array, State]:
+    """torch.optim.SGD (no momentum): g <- g + weight_decay p;  p <- p - lr g."""
+    if hp["weight_decay"]:
+        g = g + hp["weight_decay"] * p
+    return p - hp["learning_rate"] * g, {}
+
+
+def _momentum_buffer(g: Array, state: State, step: int, mu: float, dampening: float) -> Array:
+    # torch: the first step copies g into the buffer, undamped.
+    if step == 1:
+        return g.copy()
+    return mu * state["momentum_buffer"] + (1.0 - dampening) * g
+
+
+def _momentum(p: Array, g: Array, state: State, step: int, hp: dict) -> tuple[Array, State]:
+    """torch.optim.SGD with momentum: g <- g + weight_decay p;
+    b <- g on step 1, else b <- momentum b + (1 - dampening) g;  p <- p - lr b."""
+    if hp["weight_decay"]:
+        g = g + hp["weight_decay"] * p
+    b = _momentum_buffer(g, state, step, hp["momentum"], hp["dampening"])
+    return p - hp["learning_rate"] * b, {"momentum_buffer": b}
+
+
+def _nesterov(p: Array, g: Array, state: State, step: int, hp: dict) -> tuple[Array, State]:
+    """torch.optim.SGD with nesterov=True (dampening 0): g <- g + weight_decay p;
+    b <- g on step 1, else b <- momentum b + g;  p <- p - lr (g + momentum b)."""
+    if hp["weight_decay"]:
+        g = g + hp["weight_decay"] * p
+    b = _momentum_buffer(g, state, step, hp["momentum"], 0.0)
+    return p - hp["learning_rate"] * (g + hp["momentum"] * b), {"momentum_buffer": b}
+
+
+def _rmsprop(p: Array, g: Array, state: State, step: int, hp: dict) -> tuple[Array, State]:
+    """torch.optim.RMSprop (centered=False, momentum=0): g <- g + weight_decay p;
+    v <- alpha v + (1 - alpha) g^2;  p <- p - lr g / (sqrt(v) + eps)."""
+    if hp["weight_decay"]:
+        g = g + hp["weight_decay"] * p
+    v = hp["alpha"] * state["square_avg"] + (1.0 - hp["alpha"]) * (g * g)
+    return p - hp["learning_rate"] * (g / (np.sqrt(v) + hp["eps"])), {"square_avg": v}
+
+
+def _adam_core(p: Array, g: Array, state: State, step: int, hp: dict) -> tuple[Array, State]:
+    beta1, beta2 = hp["betas"]
+    m = beta1 * state["exp_avg"] + (1.0 - beta1) * g
+    v = beta2 * state["exp_avg_sq"] + (1.0 - beta2) * (g * g)
+    # torch's arrangement: lr / (1 - beta1^t) times m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+    step_size = hp["learning_rate"] / (1.0 - beta1**step)
+    denom = np.sqrt(v) / (1.0 - beta2**step) ** 0.5 + hp["eps"]
+    return p - step_size * (m / denom), {"exp_avg": m, "exp_avg_sq": v}
+
+
+def _adam(p: Array, g: Array, state: State, step: int, hp: dict) -> tuple[Array, State]:
+    """torch.optim.Adam: g <- g + weight_decay p;  m <- beta1 m + (1 - beta1) g;
+    v <- beta2 v + (1 - beta2) g^2;  m^ = m / (1 - beta1^t);  v^ = v / (1 - beta2^t);
+    p <- p - lr m^ / (sqrt(v^) + eps)."""
+    if hp["weight_decay"]:
+        g = g + hp["weight_decay"] * p
+    return _adam_core(p, g, state, step, hp)
+
+
+def _adamw(p: Array, g: Array, state: State, step: int, hp: dict) -> tuple[Array, State]:
+    """torch.optim.AdamW: p <- p (1 - lr weight_decay) (decoupled decay), then Adam's
+    update of p without weight decay in g."""
+    return _adam_core(p * (1.0 - hp["learning_rate"] * hp["weight_decay"]), g, state, step, hp)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    name: str
+    update: Callable[[Array, Array, State, int, dict], tuple[Array, State]]
+    defaults: dict  # hyperparameter name -> default, in document order
+    buffers: tuple[str, ...]  # state buffer names, each a flat vector like the parameters
+
+
+# Defaults are torch.optim's, except the SGD family's learning rate: 0.03, the playground's
+# (torch's SGD default is 0.001).
+OPTIMIZERS: dict[str, OptimizerSpec] = {
+    o.name: o
+    for o in (
+        OptimizerSpec("sgd", _sgd, {"learning_rate": 0.03, "weight_decay": 0.0}, ()),
+        OptimizerSpec("momentum", _momentum, {"learning_rate": 0.03, "momentum": 0.9,
+                                              "dampening": 0.0, "weight_decay": 0.0},
+                      ("momentum_buffer",)),
+        OptimizerSpec("nesterov", _nesterov, {"learning_rate": 0.03, "momentum": 0.9,
+                                              "weight_decay": 0.0}, ("momentum_buffer",)),
+        OptimizerSpec("rmsprop", _rmsprop, {"learning_rate": 0.01, "alpha": 0.99, "eps": 1e-8,
+                                            "weight_decay": 0.0}, ("square_avg",)),
+        OptimizerSpec("adam", _adam, {"learning_rate": 0.001, "betas": (0.9, 0.999),
+                                      "eps": 1e-8, "weight_decay": 0.0},
+                      ("exp_avg", "exp_avg_sq")),
+        OptimizerSpec("adamw", _adamw, {"learning_rate": 0.001, "betas": (0.9, 0.999),
+                                        "eps": 1e-8, "weight_decay": 0.01},
+                      ("exp_avg", "exp_avg_sq")),
+    )
+}
+
+
+class Optimizer:
+    """An optimizer's hyperparameters, step count and flat state buffers."""
+
+    def __init__(self, name: str, hyperparameters: dict, size: int,
+                 step: int = 0, buffers: State | None = None) -> None:
+        self.spec = OPTIMIZERS[name]
+        self.name = name
+        self.hyperparameters = {**self.spec.defaults, **hyperparameters}
+        self.step = step
+        self.state: State = {b: np.zeros(size) for b in self.spec.buffers}
+        for key, value in (buffers or {}).items():
+            self.state[key] = np.array(value, dtype=np.float64)
+
+    def propose(self, params: Array, grad: Array) -> tuple[Array, State]:
+        """The new parameters and state one update would give; nothing is changed."""
+        return self.spec.update(params, grad, self.state, self.step + 1, self.hyperparameters)
