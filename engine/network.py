@@ -311,8 +311,7 @@ class Network:
         if not all(np.isfinite(v).all() for v in state.values()):
             raise self._diverged("optimizer state")
         self.params[:] = params
-        self.optimizer.state = state
-        self.optimizer.step += 1
+        self.optimizer.commit(state)
         return params, state
 
     def _step_flat(self, X: Array, T: Array) -> float:

@@ -131,3 +131,8 @@ class Optimizer:
     def propose(self, params: Array, grad: Array) -> tuple[Array, State]:
         """The new parameters and state one update would give; nothing is changed."""
         return self.spec.update(params, grad, self.state, self.step + 1, self.hyperparameters)
+
+    def commit(self, state: State) -> None:
+        """Adopt the state returned by `propose` and count the step."""
+        self.state = state
+        self.step += 1
