@@ -76,12 +76,14 @@ def choice(value: Any, field: str, choices, what: str) -> str:
     return value
 
 
-def _object(value: Any, field: str, allowed, what: str) -> dict:
+def _object(value: Any, field: str, allowed, what: str, owner: str = "") -> dict:
     if not isinstance(value, dict):
         _fail(field, f"expected an object, got {_show(value)}")
     for key in value:
         if key not in allowed:
-            _fail(f"{field}.{key}", f"unknown {what} {key!r} (choose from {', '.join(allowed)})")
+            choices = f"choose from {', '.join(allowed)}" if allowed else "it takes none"
+            of = f" for {owner}" if owner else ""
+            _fail(f"{field}.{key}", f"unknown {what} {key!r}{of} ({choices})")
     return value
 
 
@@ -143,7 +145,7 @@ def _parse_loss(value: Any, doc: dict) -> str:
 
 def _parse_loss_params(value: Any, doc: dict) -> dict:
     defaults = LOSSES[doc["loss"]].params
-    given = _object(value, "loss_params", tuple(defaults), f"parameter of {doc['loss']}")
+    given = _object(value, "loss_params", tuple(defaults), "parameter", doc["loss"])
     return {k: positive_number(given.get(k, d), f"loss_params.{k}") for k, d in defaults.items()}
 
 
@@ -169,7 +171,7 @@ def _parse_optimizer(value: Any, doc: dict) -> dict:
         _fail("optimizer.name", "missing (an object with a name, e.g. {\"name\": \"sgd\"})")
     name = choice(value["name"], "optimizer.name", tuple(OPTIMIZERS), "optimizer")
     defaults = OPTIMIZERS[name].defaults
-    _object(value, "optimizer", ("name", *defaults), f"hyperparameter of {name}")
+    _object(value, "optimizer", ("name", *defaults), "hyperparameter", name)
     hp = {k: HYPERPARAMETERS[k](value[k], f"optimizer.{k}") if k in value else d
           for k, d in defaults.items()}
     return {"name": name, **hp}
@@ -187,7 +189,7 @@ def _parse_state(value: Any, doc: dict) -> dict | None:
     if value is None:
         return None
     spec = OPTIMIZERS[doc["optimizer"]["name"]]
-    given = _object(value, "optimizer_state", ("step", *spec.buffers), f"buffer of {spec.name}")
+    given = _object(value, "optimizer_state", ("step", *spec.buffers), "entry", spec.name)
     step = integer_in(given.get("step"), "optimizer_state.step", 0, 2**62)
     buffers = {}
     for b in spec.buffers:
@@ -251,7 +253,7 @@ FIELDS: tuple[Field, ...] = (
     Field("output_activation", _const("tanh"),
           lambda v, doc: choice(v, "output_activation", OUTPUT_ACTIVATIONS, "output activation"),
           _copy, "activation of the output layer"),
-    Field("loss", _const("mse"), _parse_loss, _copy, "loss name"),
+    Field("loss", lambda doc: _parse_loss("mse", doc), _parse_loss, _copy, "loss name"),
     Field("loss_params", lambda doc: dict(LOSSES[doc["loss"]].params), _parse_loss_params,
           _copy, "loss parameters (huber: delta)"),
     Field("optimizer", lambda doc: _parse_optimizer({"name": "sgd"}, doc), _parse_optimizer,
