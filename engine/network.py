@@ -239,7 +239,7 @@ class Network:
         for l in range(last, -1, -1):
             deltas[l] = delta
             np.matmul(acts[l].T, delta, out=gW[l])
-            np.sum(delta, axis=0, out=gb[l])
+            np.add.reduce(delta, axis=0, out=gb[l])
             if l:
                 delta = self._activations[l - 1].backward(zs[l - 1], acts[l],
                                                           delta @ self.weights[l].T)
@@ -318,7 +318,7 @@ class Network:
         """One untraced optimizer update on a checked batch; returns the batch objective.
         The fast path (engine.fastpath) mirrors exactly this."""
         _, _, _, per_sample, penalty, _, grad = self._evaluate(X, T)
-        loss = float(per_sample.mean()) + penalty
+        loss = float(np.add.reduce(per_sample)) / per_sample.size + penalty
         self._apply(loss, grad)
         return loss
 
@@ -331,7 +331,7 @@ class Network:
         regularization = dict(self.regularization)
         with np.errstate(**_QUIET):
             zs, acts, deltas, per_sample, penalty, reg_grad, grad = self._evaluate(X, T)
-            data = float(per_sample.mean())
+            data = float(np.add.reduce(per_sample)) / per_sample.size
             params, state = self._apply(data + penalty, grad)
         return StepTrace(
             layout=self.layout, inputs=X, targets=T,
