@@ -1,0 +1,58 @@
+"""Settings: where the server listens and the limits that keep one user from starving others.
+
+Every field can be set from the environment (``NNPLAY_<FIELD>`` in upper case, e.g.
+``NNPLAY_PORT=9000``, ``NNPLAY_MAX_SESSIONS=50``); the command-line flags of
+``nnplay`` override the host and port.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_sessions: int = 500
+    session_idle_seconds: float = 1800.0  # a session nobody touched for this long is dropped
+    max_hidden_layers: int = 10
+    max_neurons_per_layer: int = 64
+    max_points: int = 5000
+    max_upload_bytes: int = 1_000_000  # any request body: CSV uploads, model documents
+    max_message_bytes: int = 65_536  # one WebSocket message from a client
+    heatmap_size: int = 24  # per-neuron maps, pixels a side
+    boundary_size: int = 64  # the decision-boundary picture, pixels a side
+    frame_history_max: int = 5000  # loss-history points kept per session
+    train_chunk_seconds: float = 0.012  # training work done in one go before a frame can go out
+    worker_threads: int = 4  # threads that train and build frames, shared by all sessions
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
+        """Defaults, then ``NNPLAY_*`` variables, then `overrides` (e.g. CLI flags)."""
+        env = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = env.get(f"NNPLAY_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            kind = type(f.default)
+            try:
+                values[f.name] = kind(raw)
+            except ValueError:
+                raise ValueError(
+                    f"NNPLAY_{f.name.upper()}={raw!r}: expected {kind.__name__}"
+                ) from None
+        settings = cls(**values)
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+    def limits(self) -> dict:
+        """The limits a client may need to know (sent in every snapshot)."""
+        return {
+            "max_hidden_layers": self.max_hidden_layers,
+            "max_neurons_per_layer": self.max_neurons_per_layer,
+            "max_points": self.max_points,
+            "max_upload_bytes": self.max_upload_bytes,
+            "max_message_bytes": self.max_message_bytes,
+        }

@@ -1,0 +1,327 @@
+"""The live stream: one WebSocket per client, frames paced to it, training off the loop.
+
+How the pieces talk:
+
+- A `Session` calls its listeners after every change, on whatever thread made it (a sync
+  route handler, a worker thread, the loop). `Live.notify` is one of them (subscribed
+  through the store): it hops onto the event loop with ``call_soon_threadsafe`` and marks
+  every client of that session: a structural change wants a snapshot, anything else a
+  frame, a play/pause a status message. Marks only set flags: nothing is queued.
+- Each client has a sender task: it waits for a mark, builds ONE message from the
+  session's newest state (in a worker thread), sends it, and only then looks again. A
+  slow client therefore gets fewer, newer frames, never a backlog.
+- A playing session has one trainer task: it runs `Session.train_chunk` (about
+  ``train_chunk_seconds`` of fast-path training) in a worker thread, over and over, until
+  the session pauses, diverges or goes away. The loop itself never trains.
+- The receiver validates each client message (app.schemas), applies it in a worker
+  thread and answers: ``ack``, ``trace``, ``pong`` or ``error``, with ``reply_to``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from fastapi import WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+
+from app.config import Settings
+from app.errors import AppError, SessionNotFound, error_detail, field_path
+from app.frames import Viewer, snapshot
+from app.schemas import parse_client_message
+from app.sessions import Session, SessionStore
+from engine.errors import EngineError
+
+log = logging.getLogger("nnplay.live")
+
+CLOSE_GONE = 4404  # the session does not exist (any more)
+
+
+class Live:
+    """Every connected client and every training loop of one app."""
+
+    def __init__(self, settings: Settings, store: SessionStore) -> None:
+        self.settings = settings
+        self.store = store
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.train_pool: ThreadPoolExecutor | None = None
+        self.work_pool: ThreadPoolExecutor | None = None
+        self.clients: dict[str, set[Client]] = {}
+        self.trainers: dict[str, asyncio.Task] = {}
+        store.listeners.append(self.notify)
+
+    # ---- life cycle ----------------------------------------------------------------
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Bind to the server's event loop (threads start lazily, on first use)."""
+        self.loop = loop
+        n = self.settings.worker_threads
+        if self.train_pool is None:
+            self.train_pool = ThreadPoolExecutor(n, thread_name_prefix="nnplay-train")
+        if self.work_pool is None:
+            self.work_pool = ThreadPoolExecutor(n, thread_name_prefix="nnplay-work")
+
+    async def stop(self) -> None:
+        for task in list(self.trainers.values()):
+            task.cancel()
+        for pool in (self.train_pool, self.work_pool):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+        self.train_pool = self.work_pool = None
+        self.trainers.clear()
+
+    def _ensure_started(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.loop is not loop or self.work_pool is None:
+            self.start(loop)
+
+    async def run(self, fn, *args, **kwargs):
+        """`fn(*args, **kwargs)` in a worker thread (anything that takes a session's lock)."""
+        self._ensure_started()
+        call = functools.partial(fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self.work_pool, call)
+
+    # ---- notifications (any thread) ------------------------------------------------
+
+    def notify(self, session: Session, kind: str) -> None:
+        """A session changed: mark its clients, start its trainer if it plays."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            same_thread = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            same_thread = False
+        if same_thread:
+            self._dispatch(session, kind)
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self._dispatch, session, kind)
+
+    def _dispatch(self, session: Session, kind: str) -> None:
+        for client in list(self.clients.get(session.id, ())):
+            client.mark(kind)
+        if kind == "closed":
+            task = self.trainers.pop(session.id, None)
+            if task is not None:
+                task.cancel()
+        elif session.playing:
+            self._ensure_trainer(session)
+
+    # ---- training --------------------------------------------------------------------
+
+    def _ensure_trainer(self, session: Session) -> None:
+        task = self.trainers.get(session.id)
+        if task is None or task.done():
+            self.trainers[session.id] = asyncio.get_running_loop().create_task(
+                self._train(session))
+
+    async def _train(self, session: Session) -> None:
+        loop = asyncio.get_running_loop()
+        budget = self.settings.train_chunk_seconds
+        try:
+            while session.playing and not session.closed and self.train_pool is not None:
+                await loop.run_in_executor(self.train_pool, session.train_chunk, budget)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # never let one session's trainer take the server down
+            log.exception("training loop of session failed")
+            await self.run(session.pause, "error", "training stopped by an internal error")
+        finally:
+            if self.trainers.get(session.id) is asyncio.current_task():
+                del self.trainers[session.id]
+
+    # ---- one connection ------------------------------------------------------------
+
+    async def serve(self, websocket: WebSocket, session_id: str) -> None:
+        """Run one client's connection until it closes."""
+        self._ensure_started()
+        await websocket.accept()
+        try:
+            session = self.store.get(session_id)
+        except SessionNotFound as exc:
+            await websocket.send_json({"type": "error", **exc.detail()})
+            await websocket.close(CLOSE_GONE)
+            return
+        client = Client(self, session, websocket)
+        self.clients.setdefault(session.id, set()).add(client)
+        session.connections = getattr(session, "connections", 0) + 1
+        sender = asyncio.create_task(client.send_forever())
+        try:
+            client.mark("snapshot")
+            if session.playing:
+                self._ensure_trainer(session)
+            await client.receive_forever()
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sender
+            self.clients.get(session.id, set()).discard(client)
+            if not self.clients.get(session.id):
+                self.clients.pop(session.id, None)
+            session.connections -= 1
+            session.touch()
+            if session.connections == 0 and session.playing and not session.closed:
+                # Nobody watches any more: stop spending CPU on this session.
+                await self.run(session.pause, "disconnected", "paused: no page is connected")
+
+
+class Client:
+    """One WebSocket: a receiver (this task) and a sender task, sharing a send lock."""
+
+    def __init__(self, live: Live, session: Session, websocket: WebSocket) -> None:
+        self.live = live
+        self.session = session
+        self.ws = websocket
+        self.viewer = Viewer()
+        self.wake = asyncio.Event()
+        self.send_lock = asyncio.Lock()
+        self.want_snapshot = False
+        self.want_frame = False
+        self.want_status = False
+        self.gone = False
+
+    def mark(self, kind: str) -> None:
+        """Note what the next message must carry (event loop only)."""
+        if kind == "snapshot":
+            self.want_snapshot = True
+        elif kind == "status":
+            self.want_status = self.want_frame = True
+        elif kind == "closed":
+            self.gone = True
+        else:
+            self.want_frame = True
+        self.wake.set()
+
+    async def send(self, message: dict | str) -> None:
+        text = message if isinstance(message, str) else json.dumps(message)
+        async with self.send_lock:
+            await self.ws.send_text(text)
+
+    # ---- server to client ---------------------------------------------------------------
+
+    async def send_forever(self) -> None:
+        settings = self.live.settings
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            if self.gone:
+                await self.send({"type": "status", "playing": False, "reason": "closed",
+                                 "message": "this session was closed or expired"})
+                await self.ws.close(CLOSE_GONE)
+                return
+            if self.want_status:
+                self.want_status = False
+                await self.send({"type": "status", **self.session.status})
+            if self.want_snapshot:
+                self.want_snapshot = self.want_frame = False
+                text = await self.live.run(_dumps, snapshot, self.session, self.viewer, settings)
+                await self.send(text)
+            elif self.want_frame:
+                self.want_frame = False
+                text = await self.live.run(_dumps, self.viewer.frame, self.session,
+                                           settings.heatmap_size, settings.boundary_size)
+                await self.send(text)
+
+    # ---- client to server ---------------------------------------------------------------
+
+    async def receive_forever(self) -> None:
+        limit = self.live.settings.max_message_bytes
+        while True:
+            try:
+                message = await self.ws.receive()
+            except (WebSocketDisconnect, RuntimeError):
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                await self.error(None, "message", "expected a JSON text message, got binary")
+                continue
+            if len(text.encode()) > limit:
+                await self.error(None, "message", f"message over the limit of {limit} bytes")
+                continue
+            await self.handle(text)
+
+    async def error(self, reply_to, field, message: str) -> None:
+        body = {"type": "error", "field": field, "message": message}
+        if reply_to is not None:
+            body["reply_to"] = reply_to
+        await self.send(body)
+
+    async def handle(self, text: str) -> None:
+        try:
+            raw = json.loads(text)
+        except ValueError as exc:
+            await self.error(None, "message", f"not valid JSON: {exc}")
+            return
+        reply_to = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(reply_to, bool) or not isinstance(reply_to, str | int | float | None):
+            reply_to = None
+        try:
+            msg = parse_client_message(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = tuple(first["loc"])
+            if loc and loc[0] == raw.get("type"):  # the union's tag, not a field
+                loc = loc[1:]
+            await self.error(reply_to, field_path(loc), first["msg"])
+            return
+        except AppError as exc:
+            await self.error(reply_to, exc.field, exc.message)
+            return
+        self.session.touch()
+        try:
+            answer = await self.apply(msg)
+        except (AppError, EngineError) as exc:
+            detail = error_detail(exc)
+            await self.error(reply_to, detail["field"], detail["message"])
+            return
+        except Exception:
+            log.exception("message %r failed", msg.type)
+            await self.error(reply_to, None, "internal error; the session is unchanged")
+            return
+        if answer is None and reply_to is None:
+            return
+        answer = answer or {"type": "ack"}
+        if reply_to is not None:
+            answer["reply_to"] = reply_to
+        answer.setdefault("version", self.session.version)
+        await self.send(answer)
+
+    async def apply(self, msg) -> dict | None:
+        """Apply one validated message; returns the answer (None: a plain ack)."""
+        s, run = self.session, self.live.run
+        match msg.type:
+            case "ping":
+                return {"type": "pong"}
+            case "play":
+                await run(s.play)
+            case "pause":
+                await run(s.pause)
+            case "step":
+                result = await run(s.step, msg.unit)
+                if msg.unit == "epoch":
+                    return {"type": "ack", "loss": result}
+                return {"type": "trace", "trace": result}
+            case "set_weight":
+                await run(s.set_weight, msg.layer, msg.from_, msg.to, msg.value)
+            case "set_bias":
+                await run(s.set_bias, msg.layer, msg.neuron, msg.value)
+            case "set":
+                await run(s.set_training, batch_size=msg.batch_size,
+                          learning_rate=msg.learning_rate, regularization=msg.regularization,
+                          regularization_rate=msg.regularization_rate)
+            case "select_sample":
+                await run(s.select_sample, msg.split, msg.index)
+            case "reset":
+                await run(s.reset, msg.new_seed)
+        return None
+
+
+def _dumps(build, *args) -> str:
+    return json.dumps(build(*args))

@@ -1,0 +1,127 @@
+"""The FastAPI application, built by `create_app(settings)`.
+
+``app = create_app()`` at module level is cheap: it wires routes and an empty
+session store; the worker threads start with the server (lifespan) and sessions
+are created by requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from app.config import Settings
+from app.errors import TooLarge, install_handlers
+from app.live import Live
+from app.routes import api, pages, stream, ui
+from app.sessions import SessionStore
+from app.templating import STATIC_DIR, VENDOR_DIR, VENDOR_FILES
+
+SWEEP_SECONDS = 30.0
+
+
+class RevalidatedStatic(StaticFiles):
+    """Static files that the browser must revalidate (ETag) before each use.
+
+    ES modules import each other by plain path, so a changed file must never be
+    served from a stale cache: ``no-cache`` + ETag gives a cheap 304 when unchanged.
+    """
+
+    def file_response(self, *args, **kwargs):
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
+def _check_vendor() -> None:
+    missing = [str(p) for p in VENDOR_FILES.values() if not p.is_file()]
+    if missing:
+        raise RuntimeError(
+            f"nnplay: front-end library missing ({', '.join(missing)}); "
+            "run `make setup` (it runs `npm ci`) in the project folder first"
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app: routes, static files, the session store and the live stream."""
+    settings = settings or Settings.from_env()
+    _check_vendor()
+    store = SessionStore(settings)
+    live = Live(settings, store)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        live.start(asyncio.get_running_loop())
+        sweeper = asyncio.create_task(_sweep_forever(store))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            await live.stop()
+
+    app = FastAPI(
+        title="nnplay",
+        summary="A visual neural-network playground: every propagation step, with its numbers.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.live = live
+    install_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    for module in (api, stream, pages, ui):
+        app.include_router(module.router)
+    app.mount("/static/vendor", RevalidatedStatic(directory=Path(VENDOR_DIR)), name="vendor")
+    STATIC_DIR.mkdir(exist_ok=True)
+    app.mount("/static", RevalidatedStatic(directory=STATIC_DIR), name="static")
+    return app
+
+
+async def _sweep_forever(store: SessionStore) -> None:
+    while True:
+        await asyncio.sleep(SWEEP_SECONDS)
+        store.sweep()
+
+
+class BodyLimit:
+    """Refuse a request body over `limit` bytes with 413, declared (Content-Length) or
+    streamed (chunked): the route never sees more than `limit` bytes."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            return await self._refuse(send)
+        seen = 0
+
+        async def limited_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise TooLarge(f"over the limit of {self.limit} bytes", "body")
+            return message
+
+        return await self.app(scope, limited_receive, send)
+
+    async def _refuse(self, send) -> None:
+        response = JSONResponse(
+            {"detail": {"field": "body", "message": f"over the limit of {self.limit} bytes"}},
+            status_code=413)
+        await response({"type": "http"}, None, send)
+
+
+app = create_app()

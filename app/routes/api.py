@@ -1,0 +1,180 @@
+"""The JSON API under /api (PROTOCOL.md "JSON API"): thin handlers over `Session`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi.responses import PlainTextResponse
+
+from app.errors import BadInput
+from app.schemas import (
+    DATASET_EXAMPLE,
+    MODEL_EXAMPLE,
+    DatasetPublic,
+    ForwardCreate,
+    ForwardPublic,
+    HealthPublic,
+    SessionCreate,
+    SessionPublic,
+    StepCreate,
+    WeightUpdate,
+    WeightUpdatePublic,
+)
+from app.sessions import Session, SessionStore
+
+router = APIRouter()
+ERRORS = {
+    404: {"description": "no such session"},
+    422: {"description": "a field is not valid: `{detail: {field, message}}`"},
+}
+
+
+def get_store(request: Request) -> SessionStore:
+    return request.app.state.store
+
+
+def get_session(session_id: str, request: Request) -> Session:
+    return request.app.state.store.get(session_id)
+
+
+Store = Annotated[SessionStore, Depends(get_store)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@router.get("/healthz", response_model=HealthPublic, tags=["health"])
+def read_health(store: Store) -> dict:
+    """Liveness: answers at once, whatever the sessions are doing."""
+    return {"status": "ok", "sessions": len(store)}
+
+
+@router.post("/api/sessions", status_code=status.HTTP_201_CREATED,
+             response_model=SessionPublic, tags=["sessions"],
+             responses={**ERRORS, 503: {"description": "the server holds too many sessions"}})
+def create_session(store: Store, body: SessionCreate | None = None) -> dict:
+    """A new session; the model and dataset default to the classic playground set-up."""
+    body = body or SessionCreate()
+    return store.create(model=body.model, dataset=body.dataset).to_dict()
+
+
+@router.get("/api/sessions/{session_id}", response_model=SessionPublic, tags=["sessions"],
+            responses=ERRORS)
+def read_session(session: SessionDep) -> dict:
+    return session.to_dict()
+
+
+@router.delete("/api/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT,
+               tags=["sessions"], responses=ERRORS)
+def delete_session(session_id: str, store: Store) -> Response:
+    store.delete(session_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/api/sessions/{session_id}/model", tags=["model"], responses=ERRORS)
+def read_model(session: SessionDep) -> dict[str, Any]:
+    """The model document (export): load it with `engine.Network.from_dict`."""
+    return session.network.to_dict()
+
+
+@router.put("/api/sessions/{session_id}/model", response_model=SessionPublic, tags=["model"],
+            responses=ERRORS)
+def replace_model(session: SessionDep,
+                  doc: Annotated[dict[str, Any], Body(examples=[MODEL_EXAMPLE])]) -> dict:
+    """Import a model document; it becomes the model `reset` returns to."""
+    session.replace_model(doc)
+    return session.to_dict()
+
+
+@router.post("/api/sessions/{session_id}/step", tags=["training"], responses=ERRORS)
+def step_session(session: SessionDep, body: StepCreate | None = None) -> dict[str, Any]:
+    """One traced optimizer update on the current batch or the selected sample."""
+    return session.step((body or StepCreate()).unit)
+
+
+@router.post("/api/sessions/{session_id}/forward", response_model=ForwardPublic,
+             tags=["training"], responses=ERRORS)
+def forward_session(session: SessionDep, body: ForwardCreate) -> dict:
+    """Every layer's activations for the given inputs (feature space) or plane points."""
+    return session.forward(inputs=body.inputs, points=body.points)
+
+
+@router.patch("/api/sessions/{session_id}/weights", response_model=WeightUpdatePublic,
+              tags=["model"], responses=ERRORS)
+def update_weight(session: SessionDep, body: WeightUpdate) -> dict:
+    """Set one weight (`from`, `to`) or one bias (`neuron`); answers the recomputed outputs
+    and losses."""
+    if body.neuron is not None:
+        if body.from_ is not None or body.to is not None:
+            raise BadInput("give either from and to (a weight) or neuron (a bias)", "neuron")
+        session.set_bias(body.layer, body.neuron, body.value)
+    else:
+        for name, value in (("from", body.from_), ("to", body.to)):
+            if value is None:
+                raise BadInput("missing (or give neuron for a bias)", name)
+        session.set_weight(body.layer, body.from_, body.to, body.value)
+    with session.lock:
+        sample = session.sample_values()
+        train_loss, test_loss = session.losses()
+    return {"outputs": [sample["a"][-1]], "train_loss": train_loss, "test_loss": test_loss,
+            "sample": sample}
+
+
+def _wants_csv(request: Request, fmt: str | None) -> bool:
+    return fmt == "csv" or (fmt is None and "text/csv" in request.headers.get("accept", ""))
+
+
+@router.get("/api/sessions/{session_id}/dataset", response_model=DatasetPublic,
+            tags=["dataset"], responses={**ERRORS, 200: {"content": {"text/csv": {}}}})
+def read_dataset(session: SessionDep, request: Request,
+                 format: Annotated[str | None, Query(pattern="^(json|csv)$")] = None):
+    """The dataset's points and labels (JSON), or CSV (`x1,x2,label`, train then test)."""
+    if _wants_csv(request, format):
+        return PlainTextResponse(session.dataset_csv(), media_type="text/csv")
+    return session.dataset_dict()
+
+
+@router.put("/api/sessions/{session_id}/dataset", response_model=SessionPublic,
+            tags=["dataset"], responses={**ERRORS, 413: {"description": "over the size limit"}},
+            openapi_extra={"requestBody": {"content": {
+                "application/json": {"example": DATASET_EXAMPLE},
+                "text/csv": {"example": "x1,x2,label\n0.5,-1,1\n-2,3,0\n1,1,1\n-1,-1,0\n"},
+                "multipart/form-data": {"schema": {"type": "object", "properties": {
+                    "file": {"type": "string", "format": "binary"}}}},
+            }}})
+async def replace_dataset(session: SessionDep, request: Request) -> dict:
+    """Replace the dataset: a spec (JSON), or a CSV file as the body or a form field `file`."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        form = await request.form(max_files=1, max_fields=10)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise BadInput("expected a CSV file in the form field 'file'", "file")
+        text = _decode(await upload.read(), "file")
+        return await _run(request, session.replace_dataset_csv, text)
+    body = await request.body()
+    if kind in ("text/csv", "text/plain"):
+        return await _run(request, session.replace_dataset_csv, _decode(body, "body"))
+    import json
+
+    try:
+        spec = json.loads(body or b"null")
+    except ValueError as exc:
+        raise BadInput(f"not valid JSON: {exc}", "body") from None
+    return await _run(request, session.replace_dataset, spec)
+
+
+def _decode(data: bytes, field: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput("the file is not UTF-8 text", field) from None
+
+
+async def _run(request: Request, fn, *args) -> dict:
+    from starlette.concurrency import run_in_threadpool
+
+    def work():
+        fn(*args)
+        return fn.__self__.to_dict()
+
+    return await run_in_threadpool(work)

@@ -1,0 +1,201 @@
+"""Request and response schemas of the JSON API and the live stream's client messages.
+
+Names say the role: ``*Create`` / ``*Update`` are request bodies, ``*Public`` answers.
+Documents owned by the engine (the model document, the dataset spec, the step trace)
+are validated by the engine itself, which names the field at fault; here they are
+plain objects with examples.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, TypeAdapter
+
+from app.errors import BadInput
+
+Number = Annotated[float, Field(strict=True)]
+MessageId = str | StrictInt | StrictFloat | None
+
+MODEL_EXAMPLE = {
+    "layers": [2, 4, 2, 1], "activation": "tanh", "output_activation": "tanh", "loss": "mse",
+    "optimizer": {"name": "sgd", "learning_rate": 0.03}, "init": "uniform", "seed": 1,
+}
+DATASET_EXAMPLE = {"name": "xor", "n_points": 200, "noise": 10, "seed": 3,
+                   "features": ["x1", "x2"]}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- JSON API -------------------------------------------------------------------
+
+
+class SessionCreate(Strict):
+    model: dict[str, Any] | None = Field(None, description="a model document (engine)")
+    dataset: dict[str, Any] | None = Field(None, description="a dataset spec (engine)")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"model": MODEL_EXAMPLE, "dataset": DATASET_EXAMPLE}]},
+    )
+
+
+class TrainingPublic(BaseModel):
+    batch_size: int
+    epoch: int
+    step: int
+    cursor: int = Field(description="index of the next batch within the epoch")
+    playing: bool
+    sample: dict[str, Any]
+
+
+class SessionPublic(BaseModel):
+    """The session state document (PROTOCOL.md "Session state")."""
+
+    id: str
+    model: dict[str, Any]
+    initial_model: dict[str, Any]
+    dataset: dict[str, Any]
+    training: TrainingPublic
+    history: dict[str, Any]
+
+
+class HealthPublic(BaseModel):
+    status: Literal["ok"]
+    sessions: int
+
+
+class StepCreate(Strict):
+    unit: Literal["batch", "sample"] = "batch"
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"unit": "batch"}]})
+
+
+class ForwardCreate(Strict):
+    inputs: list[list[Number]] | None = Field(None, description="rows in feature space")
+    points: list[list[Number]] | None = Field(None, description="[x1, x2] rows on the plane")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"points": [[0.5, -1.0], [2.0, 3.0]]},
+                                        {"inputs": [[0.5, -1.0]]}]},
+    )
+
+
+class ForwardPublic(BaseModel):
+    activations: list[list[list[float]]]
+    pre_activations: list[list[list[float]]]
+    outputs: list[list[float]]
+
+
+class WeightUpdate(Strict):
+    """A weight (``from`` and ``to``) or a bias (``neuron``) of layer ``layer``."""
+
+    layer: StrictInt
+    from_: StrictInt | None = Field(None, alias="from")
+    to: StrictInt | None = None
+    neuron: StrictInt | None = None
+    value: Number
+
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True,
+        json_schema_extra={"examples": [{"layer": 0, "from": 1, "to": 0, "value": 0.25},
+                                        {"layer": 1, "neuron": 0, "value": -0.1}]},
+    )
+
+
+class WeightUpdatePublic(BaseModel):
+    outputs: list[list[float]] = Field(description="the network's outputs for the selected sample")
+    train_loss: float
+    test_loss: float
+    sample: dict[str, Any]
+
+
+class DatasetPublic(BaseModel):
+    spec: dict[str, Any]
+    task: str
+    n_classes: int
+    train: dict[str, Any]
+    test: dict[str, Any]
+
+
+# ---- live stream: client messages ------------------------------------------------
+
+
+class Message(Strict):
+    id: MessageId = None
+
+
+class PlayMessage(Message):
+    type: Literal["play"]
+
+
+class PauseMessage(Message):
+    type: Literal["pause"]
+
+
+class PingMessage(Message):
+    type: Literal["ping"]
+
+
+class StepMessage(Message):
+    type: Literal["step"]
+    unit: Literal["epoch", "batch", "sample"] = "epoch"
+
+
+class SetWeightMessage(Message):
+    type: Literal["set_weight"]
+    layer: StrictInt
+    from_: StrictInt = Field(alias="from")
+    to: StrictInt
+    value: Number
+
+
+class SetBiasMessage(Message):
+    type: Literal["set_bias"]
+    layer: StrictInt
+    neuron: StrictInt
+    value: Number
+
+
+class SetMessage(Message):
+    type: Literal["set"]
+    learning_rate: Number | None = None
+    regularization: Literal["none", "l1", "l2"] | None = None
+    regularization_rate: Number | None = None
+    batch_size: StrictInt | None = None
+
+
+class SelectSampleMessage(Message):
+    type: Literal["select_sample"]
+    split: Literal["train", "test"]
+    index: StrictInt
+
+
+class ResetMessage(Message):
+    type: Literal["reset"]
+    new_seed: StrictBool = False
+
+
+ClientMessage = Annotated[
+    PlayMessage | PauseMessage | PingMessage | StepMessage | SetWeightMessage | SetBiasMessage
+    | SetMessage | SelectSampleMessage | ResetMessage,
+    Field(discriminator="type"),
+]
+MESSAGE_TYPES = ("play", "pause", "ping", "step", "set_weight", "set_bias", "set",
+                 "select_sample", "reset")
+_client_message = TypeAdapter(ClientMessage)
+
+
+def parse_client_message(raw: Any):
+    """A validated client message; raises BadInput (field "type") or pydantic's
+    ValidationError (whose first error's location names the field)."""
+    if not isinstance(raw, dict):
+        raise BadInput("expected a JSON object", "message")
+    kind = raw.get("type")
+    if kind not in MESSAGE_TYPES:
+        raise BadInput(f"unknown message type {kind!r} (known: {', '.join(MESSAGE_TYPES)})",
+                       "type")
+    return _client_message.validate_python(raw)

@@ -1,0 +1,697 @@
+"""Sessions: one network, its dataset and its training state per browser tab.
+
+A `Session` is driven from three places at once: sync route handlers (thread pool),
+the WebSocket handlers (event loop, work pushed to threads) and the training loop
+(threads). Every method takes the session's lock, validates first and builds any
+new network or problem before swapping it in, so a refused change leaves the
+session exactly as it was.
+
+After every change a session calls its listeners with ``(session, kind)``, kind
+being ``"snapshot"`` (structural: model, dataset, configure, reset), ``"frame"``
+(weights, settings, training progress) or ``"status"`` (play / pause / divergence).
+The live stream (app/live.py) subscribes through the store; listeners must be cheap
+and thread-safe, since they run on whichever thread made the change.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import secrets
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from app.config import Settings
+from app.errors import BadInput, SessionNotFound, TooManySessions
+from engine import Network
+from engine.csvdata import parse_csv, to_csv
+from engine.errors import DivergenceError, EngineError
+
+try:
+    from engine.problem import prepare
+except ImportError:  # the engine's problem module is not written yet: same contract, here
+    from app._problem import prepare
+
+STRUCTURE_FIELDS = (
+    "layers", "activation", "layer_activations", "output_activation", "loss", "loss_params",
+    "optimizer", "init", "seed", "regularization",
+)
+REGULARIZATION_NAMES = ("none", "l1", "l2")
+UNITS = ("epoch", "batch", "sample")
+SPLITS = ("train", "test")
+
+Listener = Callable[["Session", str], None]
+
+
+def _finite(value, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise BadInput(f"expected a finite number, got {value!r}", field)
+    return float(value)
+
+
+def _index(value, field: str, size: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadInput(f"expected an integer, got {value!r}", field)
+    if not 0 <= value < size:
+        raise BadInput(f"{value} is outside 0..{size - 1}", field)
+    return value
+
+
+def _n_outputs_for(task: str, n_classes: int) -> int:
+    return n_classes if task == "classification" and n_classes > 2 else 1
+
+
+class Session:
+    """One user's playground. Build with `SessionStore.create` or `Session.from_dict`."""
+
+    def __init__(self, session_id: str, settings: Settings, model: dict, dataset: dict,
+                 initial_model: dict | None = None, training: dict | None = None,
+                 history: dict | None = None) -> None:
+        self.id = session_id
+        self.settings = settings
+        self.lock = threading.RLock()
+        self.listeners: list[Listener] = []
+        self.closed = False
+        self.connections = 0  # live streams open on this session (set by app.live)
+        self.last_seen = time.monotonic()
+        self.version = 0  # bumped on every change: frames are built once per version
+        net, problem = self._build(model, dataset)
+        self._net = net
+        self._problem = problem
+        self.initial_model = copy.deepcopy(initial_model) if initial_model else net.to_dict()
+        t = training or {}
+        self.training = {
+            "batch_size": 10, "epoch": 0, "step": 0, "cursor": 0, "playing": False,
+            "sample": {"split": "train", "index": 0},
+        }
+        self.training.update({k: copy.deepcopy(v) for k, v in t.items() if k in self.training})
+        self._check_training(self.training)
+        h = history or {}
+        self.history = {
+            "offset": int(h.get("offset", 0)), "generation": int(h.get("generation", 0)),
+            "epoch": list(h.get("epoch", [])), "train_loss": list(h.get("train_loss", [])),
+            "test_loss": list(h.get("test_loss", [])),
+        }
+        self.last_trace_gradients: dict | None = None
+        self.status = {"playing": self.training["playing"], "reason": "created", "message": ""}
+        if not self.history["epoch"]:
+            self._record_history()
+
+    # ---- reading ----------------------------------------------------------------
+
+    @property
+    def network(self) -> Network:
+        return self._net
+
+    @property
+    def problem(self):
+        return self._problem
+
+    @property
+    def playing(self) -> bool:
+        return self.training["playing"]
+
+    def to_dict(self) -> dict:
+        """The whole session as one JSON-compatible document (PROTOCOL.md "Session state")."""
+        with self.lock:
+            return {
+                "id": self.id,
+                "model": self._net.to_dict(),
+                "initial_model": copy.deepcopy(self.initial_model),
+                "dataset": copy.deepcopy(self._problem.spec),
+                "training": copy.deepcopy(self.training),
+                "history": copy.deepcopy(self.history),
+            }
+
+    @classmethod
+    def from_dict(cls, doc: dict, settings: Settings | None = None) -> Session:
+        """Rebuild a session from `to_dict()`'s document."""
+        if not isinstance(doc, dict):
+            raise BadInput("expected an object", "session")
+        for key in ("id", "model", "dataset"):
+            if key not in doc:
+                raise BadInput("missing", key)
+        return cls(doc["id"], settings or Settings(), doc["model"], doc["dataset"],
+                   initial_model=doc.get("initial_model"), training=doc.get("training"),
+                   history=doc.get("history"))
+
+    def _check_training(self, t: dict) -> None:
+        bs, most = t["batch_size"], self.settings.max_points
+        if isinstance(bs, bool) or not isinstance(bs, int) or not 1 <= bs <= most:
+            raise BadInput(f"expected an integer 1..{self.settings.max_points}",
+                           "training.batch_size")
+        for key in ("epoch", "step", "cursor"):
+            if isinstance(t[key], bool) or not isinstance(t[key], int) or t[key] < 0:
+                raise BadInput("expected an integer >= 0", f"training.{key}")
+        if not isinstance(t["playing"], bool):
+            raise BadInput("expected true or false", "training.playing")
+        sample = t["sample"]
+        if not isinstance(sample, dict) or sample.get("split") not in SPLITS:
+            raise BadInput("expected {split: train|test, index}", "training.sample")
+        _index(sample.get("index"), "training.sample.index", self._split_size(sample["split"]))
+        t["cursor"] = min(t["cursor"], self._n_batches() - 1)
+
+    def dataset_dict(self) -> dict:
+        """The dataset as PROTOCOL.md's ``GET .../dataset`` gives it (JSON form)."""
+        p = self._problem
+        return {
+            "spec": copy.deepcopy(p.spec), "task": p.task, "n_classes": p.n_classes,
+            "train": {"points": p.train_points.tolist(), "labels": p.train_labels.tolist()},
+            "test": {"points": p.test_points.tolist(), "labels": p.test_labels.tolist()},
+        }
+
+    def dataset_csv(self) -> str:
+        """The dataset as CSV ``x1,x2,label``: the training points, then the test points."""
+        p = self._problem
+        return to_csv(np.concatenate([p.train_points, p.test_points]),
+                      np.concatenate([p.train_labels, p.test_labels]))
+
+    def batch_rows(self) -> tuple[int, int]:
+        """Rows [lo, hi) of the training split in the current batch."""
+        return self._batch_rows(self.training["cursor"])
+
+    def touch(self) -> None:
+        self.last_seen = time.monotonic()
+
+    # ---- building (pure: nothing here changes the session) ---------------------
+
+    def _check_limits(self, model: dict, dataset: dict | None) -> None:
+        s = self.settings
+        layers = model.get("layers") if isinstance(model, dict) else None
+        if isinstance(layers, list) and len(layers) >= 2:
+            hidden = layers[1:-1]
+            if len(hidden) > s.max_hidden_layers:
+                raise BadInput(f"{len(hidden)} hidden layers, at most {s.max_hidden_layers}",
+                               "layers")
+            for k, n in enumerate(layers):
+                if isinstance(n, int) and n > s.max_neurons_per_layer:
+                    raise BadInput(f"{n} neurons, at most {s.max_neurons_per_layer}",
+                                   f"layers[{k}]")
+        if isinstance(dataset, dict):
+            n = dataset.get("n_points")
+            if isinstance(n, int) and n > s.max_points:
+                raise BadInput(f"{n} points, at most {s.max_points}", "n_points")
+            for key in ("points", "extra_points"):
+                pts = dataset.get(key)
+                if isinstance(pts, list) and len(pts) > s.max_points:
+                    raise BadInput(f"{len(pts)} points, at most {s.max_points}", key)
+
+    def _build(self, model: dict | None, dataset: dict | None, adapt: bool = False):
+        """A new (network, problem) pair for these documents, or a 4xx error naming the field.
+
+        With `adapt`, a model whose input or output size does not fit the dataset is
+        reshaped to fit (fresh weights); otherwise the mismatch is refused.
+        """
+        model = {} if model is None else model
+        if not isinstance(model, dict):
+            raise BadInput("expected an object", "model")
+        if dataset is not None and not isinstance(dataset, dict):
+            raise BadInput("expected an object", "dataset")
+        self._check_limits(model, dataset)
+        from engine.datasets import validate_spec
+
+        spec = validate_spec(dataset)
+        n_inputs = len(spec["features"])
+        if adapt:
+            model = self._adapted(model, spec)
+        elif "layers" not in model:
+            model = {**model, "layers": [n_inputs, 4, 2, 1]}
+            model = self._adapted(model, spec)
+        net = Network.from_dict(model)
+        layers = net.to_dict()["layers"]
+        if layers[0] != n_inputs:
+            raise BadInput(
+                f"the network has {layers[0]} inputs but the dataset has {n_inputs} features",
+                "layers[0]")
+        doc = net.to_dict()
+        problem = prepare(spec, doc["loss"], doc["output_activation"], layers[-1])
+        return net, problem
+
+    def _adapted(self, model: dict, spec: dict) -> dict:
+        """`model` with its input layer sized to the features and its output to the task.
+
+        Changing a size drops the weights (they are drawn fresh from the init scheme).
+        """
+        from engine.datasets import DATASETS
+
+        model = dict(model)
+        layers = list(model.get("layers") or [2, 4, 2, 1])
+        n_in = len(spec["features"])
+        task = spec["task"]
+        kind = DATASETS[spec["name"]]
+        n_classes = kind.n_classes(spec) if task == "classification" else 0
+        n_out = _n_outputs_for(task, n_classes)
+        changed = layers[0] != n_in or layers[-1] != n_out
+        layers[0], layers[-1] = n_in, n_out
+        model["layers"] = layers
+        out_act = model.get("output_activation", "tanh")
+        loss = model.get("loss", "mse")
+        if n_out > 1 and out_act != "softmax":
+            model["output_activation"], model["loss"] = "softmax", "cross_entropy"
+            changed = True
+        elif n_out == 1 and (out_act == "softmax" or loss == "cross_entropy"):
+            model["output_activation"] = "tanh" if task == "classification" else "linear"
+            model["loss"] = "mse"
+            changed = True
+        if changed:
+            for key in ("weights", "biases", "optimizer_state"):
+                model.pop(key, None)
+        return model
+
+    # ---- notification ------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener(session, kind)` after every change; returns the unsubscribe."""
+        self.listeners.append(listener)
+        return lambda: self.listeners.remove(listener) if listener in self.listeners else None
+
+    def _changed(self, kind: str) -> None:
+        self.version += 1
+        self.touch()
+        for listener in list(self.listeners):
+            listener(self, kind)
+
+    def _swap(self, net, problem, *, initial: bool, reset_training: bool) -> None:
+        self._net, self._problem = net, problem
+        if initial:
+            self.initial_model = net.to_dict()
+        self.last_trace_gradients = None
+        t = self.training
+        if reset_training:
+            t["epoch"], t["step"], t["cursor"] = 0, 0, 0
+            h = self.history
+            h["offset"], h["generation"] = 0, h["generation"] + 1
+            h["epoch"], h["train_loss"], h["test_loss"] = [], [], []
+            self._record_history()
+        split, index = t["sample"]["split"], t["sample"]["index"]
+        if index >= self._split_size(split):
+            t["sample"] = {"split": "train", "index": 0}
+        t["cursor"] = min(t["cursor"], self._n_batches() - 1)
+
+    # ---- structural changes (listeners get "snapshot") --------------------------
+
+    def replace_model(self, doc: dict) -> None:
+        """Import a model document (weights included); it becomes the model reset returns to."""
+        with self.lock:
+            net, problem = self._build(doc, self._problem.spec)
+            self._swap(net, problem, initial=True, reset_training=True)
+            self._changed("snapshot")
+
+    def replace_dataset(self, spec: dict) -> None:
+        """A new dataset. A model that fits it keeps its weights; one whose input or output
+        size does not fit is reshaped (fresh weights). Training counters restart."""
+        with self.lock:
+            model = self._net.to_dict()
+            net, problem = self._build(model, spec, adapt=True)
+            fresh = net.to_dict()["layers"] != model["layers"]
+            self._swap(net, problem, initial=fresh, reset_training=True)
+            self._changed("snapshot")
+
+    def replace_dataset_csv(self, text: str) -> None:
+        """A dataset from a CSV file ``x1,x2,label``; features, preprocessing, split and seed
+        stay as they were. A bad file is refused naming the line and column."""
+        with self.lock:
+            spec = parse_csv(text, max_rows=self.settings.max_points, base=self._problem.spec)
+            self.replace_dataset(spec)
+
+    def configure(self, changes: dict) -> None:
+        """Change structural fields of the model (see STRUCTURE_FIELDS; ``hidden`` as a
+        shortcut for the hidden layer sizes). Weights are drawn fresh from the init scheme;
+        the result becomes the new initial model."""
+        with self.lock:
+            if not isinstance(changes, dict):
+                raise BadInput("expected an object", "changes")
+            for key in changes:
+                if key not in STRUCTURE_FIELDS and key != "hidden":
+                    raise BadInput(f"not a structural field (choose from "
+                                   f"{', '.join(STRUCTURE_FIELDS + ('hidden',))})", key)
+            model = {k: v for k, v in self._net.to_dict().items()
+                     if k not in ("weights", "biases", "optimizer_state")}
+            model.update({k: v for k, v in changes.items() if k != "hidden"})
+            if "hidden" in changes:
+                hidden = changes["hidden"]
+                if not isinstance(hidden, list):
+                    raise BadInput("expected a list of layer sizes", "hidden")
+                layers = model["layers"]
+                model["layers"] = [layers[0], *hidden, layers[-1]]
+            net, problem = self._build(model, self._problem.spec)
+            self._swap(net, problem, initial=True, reset_training=True)
+            self._changed("snapshot")
+
+    def reset(self, new_seed: bool = False) -> None:
+        """Back to the initial model (same weights), keeping the live settings (learning
+        rate, regularization, batch size); with `new_seed`, fresh weights from a new seed."""
+        with self.lock:
+            doc = copy.deepcopy(self.initial_model)
+            live = self._net.to_dict()
+            doc["optimizer"] = {**doc["optimizer"],
+                                "learning_rate": live["optimizer"]["learning_rate"]}
+            doc["regularization"] = live["regularization"]
+            if new_seed:
+                doc["seed"] = secrets.randbits(31)
+                for key in ("weights", "biases"):
+                    doc.pop(key, None)
+            doc.pop("optimizer_state", None)
+            net, problem = self._build(doc, self._problem.spec)
+            if new_seed:
+                self.initial_model = net.to_dict()
+            self._swap(net, problem, initial=False, reset_training=True)
+            self._changed("snapshot")
+
+    # ---- live changes (listeners get "frame") ------------------------------------
+
+    def set_training(self, batch_size=None, learning_rate=None, regularization=None,
+                     regularization_rate=None) -> None:
+        """Live settings, applied between steps without a reset (None = unchanged)."""
+        with self.lock:
+            if batch_size is not None:
+                if isinstance(batch_size, bool) or not isinstance(batch_size, int):
+                    raise BadInput(f"expected an integer, got {batch_size!r}", "batch_size")
+                if not 1 <= batch_size <= self.settings.max_points:
+                    raise BadInput(f"{batch_size} is outside 1..{self.settings.max_points}",
+                                   "batch_size")
+            if learning_rate is not None:
+                lr = _finite(learning_rate, "learning_rate")
+                if not 0 < lr <= 100:
+                    raise BadInput(f"{lr:g} is outside (0, 100]", "learning_rate")
+            reg = self._net.to_dict()["regularization"]
+            name = reg["name"] if regularization is None else regularization
+            if name not in REGULARIZATION_NAMES:
+                raise BadInput(f"unknown value {name!r} (choose from "
+                               f"{', '.join(REGULARIZATION_NAMES)})", "regularization")
+            rate = reg["rate"] if regularization_rate is None else regularization_rate
+            rate = _finite(rate, "regularization_rate")
+            if not 0 <= rate <= 100:
+                raise BadInput(f"{rate:g} is outside 0..100", "regularization_rate")
+            if learning_rate is not None:
+                self._net.set_learning_rate(float(learning_rate))
+            if regularization is not None or regularization_rate is not None:
+                self._net.set_regularization(name, rate)
+            if batch_size is not None:
+                self.training["batch_size"] = batch_size
+                self.training["cursor"] = min(self.training["cursor"], self._n_batches() - 1)
+            self._changed("frame")
+
+    def set_weight(self, layer, source, target, value) -> None:
+        """Set ``weights[layer][source][target]`` (from neuron `source` of layer `layer`
+        to neuron `target` of layer `layer`+1)."""
+        with self.lock:
+            layers = self._net.to_dict()["layers"]
+            layer = _index(layer, "layer", len(layers) - 1)
+            source = _index(source, "from", layers[layer])
+            target = _index(target, "to", layers[layer + 1])
+            value = _finite(value, "value")
+            self._net.set_weight(layer, source, target, value)
+            self._changed("frame")
+
+    def set_bias(self, layer, neuron, value) -> None:
+        """Set ``biases[layer][neuron]``, the bias of neuron `neuron` of layer `layer`+1."""
+        with self.lock:
+            layers = self._net.to_dict()["layers"]
+            layer = _index(layer, "layer", len(layers) - 1)
+            neuron = _index(neuron, "neuron", layers[layer + 1])
+            value = _finite(value, "value")
+            self._net.set_bias(layer, neuron, value)
+            self._changed("frame")
+
+    def select_sample(self, split, index) -> None:
+        """Choose the sample whose values frames show (and that ``step("sample")`` trains on)."""
+        with self.lock:
+            if split not in SPLITS:
+                raise BadInput(f"unknown value {split!r} (choose from train, test)", "split")
+            index = _index(index, "index", self._split_size(split))
+            self.training["sample"] = {"split": split, "index": index}
+            self._changed("frame")
+
+    def play(self) -> None:
+        with self.lock:
+            if not self.training["playing"]:
+                self.training["playing"] = True
+                self.status = {"playing": True, "reason": "playing", "message": "training"}
+                self._changed("status")
+
+    def pause(self, reason: str = "paused", message: str = "training paused") -> None:
+        with self.lock:
+            if self.training["playing"] or reason != "paused":
+                self.training["playing"] = False
+                self.status = {"playing": False, "reason": reason, "message": message}
+                self._changed("status")
+
+    # ---- training ----------------------------------------------------------------
+
+    def _split_size(self, split: str) -> int:
+        return len(self._problem.X_train if split == "train" else self._problem.X_test)
+
+    def _n_batches(self) -> int:
+        return max(1, math.ceil(len(self._problem.X_train) / self.training["batch_size"]))
+
+    def _batch_rows(self, cursor: int) -> tuple[int, int]:
+        bs = self.training["batch_size"]
+        return cursor * bs, min((cursor + 1) * bs, len(self._problem.X_train))
+
+    def step(self, unit: str = "epoch"):
+        """One epoch (returns its mean loss; from a mid-epoch batch, the rest of the epoch)
+        or one traced optimizer update on the current batch / the selected sample
+        (returns the trace dict with ``"batch"`` added). Divergence raises
+        `DivergenceError` and leaves the model as it was."""
+        if unit not in UNITS:
+            raise BadInput(f"unknown value {unit!r} (choose from {', '.join(UNITS)})", "unit")
+        with self.lock:
+            p, t = self._problem, self.training
+            if unit == "epoch":
+                start = self._batch_rows(t["cursor"])[0]
+                loss = self._net.train_epoch(p.X_train[start:], p.Y_train[start:],
+                                             t["batch_size"])
+                t["step"] += self._n_batches() - t["cursor"]
+                t["cursor"] = 0
+                t["epoch"] += 1
+                self.last_trace_gradients = None
+                self._record_history()
+                self._changed("frame")
+                return float(loss)
+            if unit == "batch":
+                lo, hi = self._batch_rows(t["cursor"])
+                X, Y, split, indices = p.X_train[lo:hi], p.Y_train[lo:hi], "train", range(lo, hi)
+            else:
+                split, index = t["sample"]["split"], t["sample"]["index"]
+                X_all, Y_all = (p.X_train, p.Y_train) if split == "train" else (p.X_test, p.Y_test)
+                X, Y, indices = X_all[index:index + 1], Y_all[index:index + 1], [index]
+            trace = self._net.train_step(X, Y).to_dict()
+            trace["batch"] = {"split": split, "indices": list(indices)}
+            t["step"] += 1
+            if unit == "batch":
+                t["cursor"] += 1
+                if t["cursor"] >= self._n_batches():
+                    t["cursor"] = 0
+                    t["epoch"] += 1
+                    self._record_history()
+            self.last_trace_gradients = trace.get("gradients")
+            self._changed("frame")
+            return trace
+
+    def train_chunk(self, budget_seconds: float) -> int:
+        """Train (fast path) for about `budget_seconds`, in runs of whole batches; returns
+        the number of optimizer updates made. On divergence, pauses with a plain message
+        (the model keeps its last good weights) and returns 0."""
+        deadline = time.perf_counter() + budget_seconds
+        updates = 0
+        with self.lock:
+            if not self.training["playing"] or self.closed:
+                return 0
+            p, t = self._problem, self.training
+            bs = t["batch_size"]
+            n_batches = self._n_batches()
+            run = 1
+            try:
+                while True:
+                    began = time.perf_counter()
+                    end = min(t["cursor"] + run, n_batches)
+                    lo, hi = t["cursor"] * bs, min(end * bs, len(p.X_train))
+                    self._net.train_epoch(p.X_train[lo:hi], p.Y_train[lo:hi], bs)
+                    updates += end - t["cursor"]
+                    t["step"] += end - t["cursor"]
+                    t["cursor"] = end
+                    if end >= n_batches:
+                        t["cursor"] = 0
+                        t["epoch"] += 1
+                    now = time.perf_counter()
+                    if now >= deadline:
+                        break
+                    # Grow the run while a run is cheap, so short epochs go in few calls.
+                    if now - began < budget_seconds / 8:
+                        run = min(run * 2, n_batches)
+            except DivergenceError as exc:
+                self.last_trace_gradients = None
+                self._record_history()
+                self.pause("diverged", _divergence_message(exc))
+                return 0
+            self.last_trace_gradients = None
+            self._record_history()
+            self._changed("frame")
+        return updates
+
+    # ---- evaluation --------------------------------------------------------------
+
+    def losses(self) -> tuple[float, float]:
+        """(train loss, test loss): the objective (data loss plus regularization) of the
+        current model on each split."""
+        with self.lock:
+            p = self._problem
+            return self._loss(p.X_train, p.Y_train), self._loss(p.X_test, p.Y_test)
+
+    def _loss(self, X, Y) -> float:
+        if len(X) == 0:
+            return 0.0
+        return float(self._net.objective(X, Y))
+
+    def _record_history(self) -> None:
+        h = self.history
+        if h["epoch"] and h["epoch"][-1] == self.training["epoch"]:
+            return
+        train, test = self.losses()
+        h["epoch"].append(self.training["epoch"])
+        h["train_loss"].append(train)
+        h["test_loss"].append(test)
+        limit = self.settings.frame_history_max
+        if len(h["epoch"]) > limit:
+            # Thin out: keep every other point; clients get the whole history anew.
+            for key in ("epoch", "train_loss", "test_loss"):
+                h[key] = h[key][::2]
+            h["generation"] += 1
+
+    def sample_values(self) -> dict:
+        """The selected sample: point, target, every layer's z and a, and its loss."""
+        with self.lock:
+            p = self._problem
+            split, index = self.training["sample"]["split"], self.training["sample"]["index"]
+            X = p.X_train if split == "train" else p.X_test
+            Y = p.Y_train if split == "train" else p.Y_test
+            P = p.train_points if split == "train" else p.test_points
+            trace = self._net.forward(X[index:index + 1])
+            return {
+                "split": split, "index": index,
+                "point": [float(v) for v in P[index]],
+                "target": [float(v) for v in Y[index]],
+                "z": [np.asarray(z)[0].tolist() for z in trace.pre_activations],
+                "a": [np.asarray(a)[0].tolist() for a in trace.activations],
+                "loss": self._loss(X[index:index + 1], Y[index:index + 1]),
+            }
+
+    def forward(self, inputs=None, points=None) -> dict:
+        """Every layer's activations for feature-space `inputs` or raw-plane `points`."""
+        with self.lock:
+            if (inputs is None) == (points is None):
+                raise BadInput("give either inputs or points", "inputs")
+            n_in = self._net.to_dict()["layers"][0]
+            field = "inputs" if points is None else "points"
+            rows = inputs if points is None else points
+            width = n_in if points is None else 2
+            X = _matrix(rows, field, width, self.settings.max_points)
+            if points is not None:
+                X = self._problem.transform_points(X)
+            trace = self._net.forward(X)
+            return {
+                "activations": [np.asarray(a).tolist() for a in trace.activations],
+                "pre_activations": [np.asarray(z).tolist() for z in trace.pre_activations],
+                "outputs": np.asarray(trace.activations[-1]).tolist(),
+            }
+
+
+def _matrix(rows, field: str, width: int, max_rows: int) -> np.ndarray:
+    if not isinstance(rows, list) or not rows:
+        raise BadInput("expected a non-empty list of rows", field)
+    if len(rows) > max_rows:
+        raise BadInput(f"{len(rows)} rows, at most {max_rows}", field)
+    for k, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != width:
+            raise BadInput(f"expected {width} numbers", f"{field}[{k}]")
+        for c, v in enumerate(row):
+            _finite(v, f"{field}[{k}][{c}]")
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _divergence_message(exc: EngineError) -> str:
+    text = getattr(exc, "message", str(exc))
+    return (f"Training stopped: {text}. The network keeps its last good weights; "
+            "try a lower learning rate, then press play again.")
+
+
+class SessionStore:
+    """Every live session, by id; thread-safe. Idle sessions expire (`sweep`)."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+        self.listeners: list[Listener] = []  # subscribed to every session (the live stream)
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def __contains__(self, session_id: str) -> bool:
+        return session_id in self._sessions
+
+    def create(self, model: dict | None = None, dataset: dict | None = None) -> Session:
+        """A new session (defaults: the engine's model document and the circle dataset).
+
+        Raises `BadInput` naming the field for a bad document, `TooManySessions` at the limit.
+        """
+        self.sweep()
+        if len(self._sessions) >= self.settings.max_sessions:
+            raise TooManySessions(self.settings.max_sessions)
+        try:
+            session = Session(secrets.token_urlsafe(24), self.settings, model, dataset)
+        except (EngineError, BadInput):
+            raise
+        return self.add(session)
+
+    def add(self, session: Session) -> Session:
+        """Hold `session` (e.g. one rebuilt by `Session.from_dict`)."""
+        with self._lock:
+            if len(self._sessions) >= self.settings.max_sessions:
+                raise TooManySessions(self.settings.max_sessions)
+            self._sessions[session.id] = session
+        for listener in self.listeners:
+            session.subscribe(listener)
+        return session
+
+    def get(self, session_id: str) -> Session:
+        """The session (marked as used now); unknown or expired ids raise `SessionNotFound`."""
+        session = self._sessions.get(session_id)
+        if session is None or session.closed:
+            raise SessionNotFound(session_id)
+        session.touch()
+        return session
+
+    def delete(self, session_id: str) -> None:
+        with self._lock:
+            session = self._sessions.pop(session_id, None)
+        if session is None:
+            raise SessionNotFound(session_id)
+        self._close(session)
+
+    def _close(self, session: Session) -> None:
+        with session.lock:
+            session.closed = True
+            session.training["playing"] = False
+        for listener in list(session.listeners):
+            listener(session, "closed")
+
+    def sweep(self, now: float | None = None) -> list[str]:
+        """Drop sessions idle for longer than the settings allow; returns their ids.
+
+        A session with a connected live stream counts as in use (see `Session.touch`).
+        """
+        now = time.monotonic() if now is None else now
+        limit = self.settings.session_idle_seconds
+        with self._lock:
+            expired = [s for s in self._sessions.values()
+                       if now - s.last_seen > limit and not getattr(s, "connections", 0)]
+            for s in expired:
+                del self._sessions[s.id]
+        for s in expired:
+            self._close(s)
+        return [s.id for s in expired]

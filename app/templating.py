@@ -1,0 +1,47 @@
+"""The Jinja2 environment shared by every page and partial.
+
+Templates get `static_url(path)`, which appends ``?v=<short content hash>`` so that a
+changed file gets a new URL; files imported by plain path (ES modules) are revalidated
+instead (the static mount answers with ``Cache-Control: no-cache`` and an ETag).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = ROOT / "templates"
+STATIC_DIR = ROOT / "static"
+VENDOR_DIR = ROOT / "node_modules" / "htmx.org" / "dist"
+VENDOR_FILES = {"vendor/htmx.min.js": VENDOR_DIR / "htmx.min.js"}
+
+_hashes: dict[tuple[str, int, int], str] = {}
+
+
+def static_path(path: str) -> Path:
+    """The file on disk behind ``/static/<path>``."""
+    path = path.lstrip("/")
+    return VENDOR_FILES.get(path) or STATIC_DIR / path
+
+
+def static_url(path: str) -> str:
+    """``/static/<path>?v=<8 hex digits of the file's SHA-256>`` (no ``v`` if it is missing)."""
+    path = path.lstrip("/")
+    file = static_path(path)
+    try:
+        stat = file.stat()
+    except OSError:
+        return f"/static/{path}"
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    digest = _hashes.get(key)
+    if digest is None:
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()[:8]
+        _hashes[key] = digest
+    return f"/static/{path}?v={digest}"
+
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates.env.globals["static_url"] = static_url
