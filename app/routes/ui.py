@@ -1,5 +1,432 @@
-"""htmx endpoints of the control panel: each posts a form and answers with a partial."""
+"""htmx endpoints of the control panel: each posts a form and answers with a partial.
 
-from fastapi import APIRouter
+Every form is read through the settings table (`app.ui_table`): the posted fields
+are coerced and checked there, the changes are applied to the session (structural
+ones through `replace_dataset` / `configure`, live ones through `set_training`),
+and the partial named after the element it replaces is rendered from the
+session's new state. A refused change leaves the session as it was and the
+partial says why.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse
+from markupsafe import Markup
+
+from app import ui_table, urlstate
+from app.errors import AppError
+from app.templating import templates
+from app.ui_table import BY_NAME, SETTINGS, SettingError
+from engine.errors import EngineError
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
+
+CLASS_COLOURS = ("#e08214", "#2166ac", "#009e73", "#cc79a7", "#56b4e9", "#d55e00",
+                 "#f0e442", "#000000")
+THUMB_POINTS = 120
+
+
+# ---- what the partials render from ------------------------------------------------
+
+
+class Playground:
+    """Everything the playground partials need, read from one session document."""
+
+    settings = BY_NAME
+    max_layers = ui_table.MAX_LAYERS
+    max_neurons = ui_table.MAX_NEURONS
+
+    def __init__(self, doc: Mapping, view: Mapping | None = None, errors=(),
+                 csv_error: str | None = None) -> None:
+        self.doc = doc
+        self.sid = doc["id"]
+        self.view = dict(ui_table.defaults() | {"hide": ()}) | dict(view or {})
+        self.hide = set(self.view.get("hide") or ())
+        self.values = ui_table.values_from_session(doc, self.view)
+        self.errors = list(errors)
+        self.csv_error = csv_error
+        training = doc.get("training") or {}
+        self.playing = bool(training.get("playing"))
+        self.epoch = training.get("epoch", 0)
+        self.task = ui_table.task_of(self.values)
+        self.n_classes = ui_table.n_classes_of(self.values) if self.task != "regression" else 0
+        self.task_label = ("regression" if self.task == "regression"
+                           else f"{self.n_classes} classes")
+        self.n_points = self.values.get("n_points")
+        if self.values["dataset"] == "csv":
+            self.n_points = len(self.values.get("points", ()))
+        self.hide_text = ",".join(sorted(self.hide))
+        self.auto_out, self.auto_loss = ui_table.AUTO_OUTPUT[
+            (self.task, ui_table.n_outputs_of(self.values) > 1)]
+        out, loss = ui_table.resolved_output(self.values)
+        self.resolved = (out, loss)
+        self.output_choices = ui_table.output_choices(self.values)
+        self.loss_choices = ui_table.loss_choices(self.values, out)
+        self.output_reason = _output_reason(self.task, ui_table.n_outputs_of(self.values),
+                                            out, loss)
+
+    @property
+    def thumbnails(self):
+        return [(name, thumbnail(name)) for name in ui_table.DATASET_NAMES]
+
+    def shown_group(self, group: str) -> bool:
+        return group not in self.hide
+
+    def shown(self, name: str) -> bool:
+        s = BY_NAME[name]
+        if name in self.hide or s.group in self.hide:
+            return False
+        return s.only_if is None or s.only_if(self.values)
+
+    def choices(self, name: str) -> tuple:
+        s = BY_NAME[name]
+        v = self.values[name]
+        if s.kind == "float" and v not in s.choices:  # a linked value off the list stays
+            return tuple(sorted((*s.choices, v)))
+        return s.choices
+
+    def fmt(self, name: str, value) -> str:
+        return ui_table.format_value(name, value)
+
+    @staticmethod
+    def show(value) -> str:
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    def layer_act(self, k: int) -> str:
+        acts = self.values["layer_activations"]
+        return acts[k] if acts else self.values["activation"]
+
+
+def _output_reason(task: str, n_out: int, out: str, loss: str) -> str:
+    if task == "regression":
+        why = "a regression: one unbounded output compared with the target value"
+    elif n_out > 1:
+        why = f"{n_out} classes: one output per class, softmax makes them probabilities"
+    else:
+        why = "two classes: one output, the score of class 1"
+    return f"Using {out} with {loss} loss ({why}). Pairs that cannot work are greyed out."
+
+
+def playground_context(session, view: Mapping | None = None, **kw) -> Playground:
+    """The partials' context from a `Session` (or its `to_dict()` document)."""
+    doc = session if isinstance(session, Mapping) else session.to_dict()
+    return Playground(doc, view, **kw)
+
+
+templates.env.globals["playground_context"] = playground_context
+
+
+@functools.lru_cache(maxsize=32)
+def thumbnail(name: str) -> Markup:
+    """A small SVG of dataset `name` (its default spec, few points)."""
+    from engine.datasets import EXTENT, generate
+
+    d = generate({"name": name, "n_points": THUMB_POINTS, "seed": 3, "noise": 5})
+    points = d.train_points.tolist() + d.test_points.tolist()
+    labels = d.train_labels.tolist() + d.test_labels.tolist()
+    lo, hi = (min(labels), max(labels)) if d.task == "regression" else (0, 1)
+    dots = []
+    for (x1, x2), y in zip(points, labels, strict=True):
+        if d.task == "regression":
+            t = 0.5 if hi == lo else (y - lo) / (hi - lo)
+            colour = CLASS_COLOURS[1] if t >= 0.5 else CLASS_COLOURS[0]
+            opacity = f' fill-opacity="{0.3 + 0.7 * abs(2 * t - 1):.2f}"'
+        else:
+            colour, opacity = CLASS_COLOURS[int(y) % len(CLASS_COLOURS)], ""
+        dots.append(f'<circle cx="{x1:.2f}" cy="{-x2:.2f}" r="0.45" fill="{colour}"{opacity}/>')
+    e = EXTENT
+    return Markup(f'<svg viewBox="{-e} {-e} {2 * e} {2 * e}" width="44" height="44" '
+                  f'aria-hidden="true">{"".join(dots)}</svg>')
+
+
+# ---- reading forms -----------------------------------------------------------------
+
+
+def _view_of(form: Mapping) -> dict:
+    hide = form.get("hide") or ""
+    try:
+        names = ui_table.coerce("hide", hide)
+    except SettingError:
+        names = ()
+    view = {"hide": set(names)}
+    for name in ("show_test", "discretize"):
+        if name in form:
+            view[name] = ui_table.coerce(name, form[name])
+    return view
+
+
+def values_from_form(current: dict, form) -> dict:
+    """`current` with every posted setting coerced (SettingError names a bad one)."""
+    values = dict(current)
+    for s in SETTINGS:
+        if s.home == "view" or s.control in ("none", "per_layer", "layers", "toggles"):
+            continue
+        if s.name in form:
+            values[s.name] = ui_table.coerce(s.name, form[s.name])
+    if "features" in form.getlist("_has"):
+        values["features"] = ui_table.coerce("features", form.getlist("features"))
+    acts = form.getlist("layer_act")
+    if acts and len(acts) == len(values["hidden"]):
+        acts = ui_table.coerce("layer_activations", acts)
+        values["layer_activations"] = acts
+    if "activation" in form and form["activation"] != current["activation"]:
+        values["layer_activations"] = ()  # the network's activation sets every layer
+    return values
+
+
+def _apply_op(values: dict, op: str) -> None:
+    """The +/- buttons and the data buttons, as edits of `values`."""
+    import secrets
+
+    hidden = list(values["hidden"])
+    acts = list(values["layer_activations"])
+    if op == "add_layer" and len(hidden) < ui_table.MAX_LAYERS:
+        hidden.append(hidden[-1] if hidden else 2)
+        if acts:
+            acts.append(acts[-1])
+    elif op == "remove_layer" and hidden:
+        hidden.pop()
+        if acts:
+            acts.pop()
+    elif op.startswith(("add_neuron:", "remove_neuron:")):
+        k = int(op.split(":")[1])
+        if 0 <= k < len(hidden):
+            delta = 1 if op.startswith("add") else -1
+            hidden[k] = min(max(hidden[k] + delta, 1), ui_table.MAX_NEURONS)
+    elif op == "regenerate":
+        values["data_seed"] = secrets.randbits(31)
+    elif op == "clear_points":
+        values["extra_points"] = ()
+    values["hidden"] = tuple(hidden)
+    values["layer_activations"] = tuple(acts)
+
+
+# ---- applying values to a session ---------------------------------------------------
+
+STRUCTURAL = ("hidden", "activation", "layer_activations", "output_activation", "loss",
+              "optimizer", "momentum", "dampening", "alpha", "beta1", "beta2", "eps",
+              "weight_decay", "init", "seed")
+
+
+def apply_values(session, values: dict) -> None:
+    """Make the session match `values`: dataset first, then structure, then live settings."""
+    ui_table.check_combination(values)
+    current = ui_table.values_from_session(session.to_dict())
+    target = ui_table.model_document(values)
+    data_names = [s.name for s in SETTINGS if s.home == "dataset"]
+    if any(values[n] != current[n] for n in data_names):
+        _replace_dataset(session, values, target)
+        current = ui_table.values_from_session(session.to_dict())
+    model = session.to_dict()["model"]
+    changes = {}
+    if any(values[n] != current[n] for n in STRUCTURAL) or (
+            model["output_activation"], model["loss"]) != (target["output_activation"],
+                                                           target["loss"]):
+        changes = {k: target[k] for k in ("activation", "output_activation", "loss", "init",
+                                          "seed")}
+        changes["hidden"] = list(values["hidden"])
+        changes["layer_activations"] = target.get("layer_activations")
+        changes["optimizer"] = target["optimizer"]
+        session.configure(changes)
+    live = {n: values[n] for n in ui_table.LIVE if values[n] != current[n]}
+    if live:
+        session.set_training(**live)
+
+
+def _replace_dataset(session, values: dict, target: dict) -> None:
+    spec = ui_table.dataset_spec(values)
+    if values["dataset"] == "csv":
+        spec.pop("classes", None)
+    try:
+        session.replace_dataset(spec)
+    except (EngineError, AppError):
+        # The current output and loss may not suit the new task: switch to a pair any
+        # task accepts (linear + mse), then retry; the caller then sets the real pair.
+        model = session.to_dict()["model"]
+        if (model["output_activation"], model["loss"]) == ("linear", "mse"):
+            raise
+        session.configure({"output_activation": "linear", "loss": "mse"})
+        session.replace_dataset(spec)
+
+
+def _error_text(exc: Exception) -> str:
+    field = getattr(exc, "field", None)
+    message = getattr(exc, "message", None) or str(exc)
+    return f"{field}: {message}" if field and not message.startswith(str(field)) else message
+
+
+# ---- rendering ------------------------------------------------------------------------
+
+
+def page_url(session_doc: Mapping, view: Mapping, weights: bool = False) -> str:
+    """The page URL (path and query) that reproduces this session."""
+    values = ui_table.values_from_session(session_doc, view)
+    for name in ("show_test", "discretize"):
+        values[name] = bool(view.get(name, False))
+    values["hide"] = tuple(sorted(view.get("hide") or ()))
+    query = urlstate.serialize(values, session_doc["model"] if weights else None)
+    return f"/?{query}"
+
+
+def _render(request: Request, names: list[str], pg: Playground, headers=None,
+            **extra) -> HTMLResponse:
+    """Partials concatenated: the first is the swap target, the rest go out of band."""
+    parts = []
+    for k, name in enumerate(names):
+        tpl = templates.env.get_template(f"partials/{name}.html")
+        html = tpl.render(request=request, pg=pg, session=pg.doc, view=pg.view,
+                          oob=k > 0, **extra)
+        if k > 0 and name in ("controls", "data_panel", "output_panel"):
+            # A whole panel out of band: mark its root element.
+            html = html.replace("<section ", '<section hx-swap-oob="true" ', 1)
+        parts.append(html)
+    return HTMLResponse("".join(parts), headers=headers)
+
+
+async def _update(request: Request, session_id: str, primary: str, edit) -> HTMLResponse:
+    store = request.app.state.store
+    session = store.get(session_id)
+    form = await request.form()
+    view = _view_of(form)
+    errors = []
+
+    def work():
+        try:
+            current = ui_table.values_from_session(session.to_dict())
+            values = edit(current, form)
+            apply_values(session, values)
+        except (SettingError, EngineError, AppError) as e:
+            errors.append(_error_text(e))
+        return session.to_dict()
+
+    doc = await run_in_threadpool(work)
+    pg = Playground(doc, view, errors=errors if primary == "controls" else (),
+                    csv_error=None)
+    if errors and primary == "data_panel":
+        pg.csv_error = None
+        pg.errors = errors
+    names = [primary, "controls" if primary != "controls" else None, "pg_metrics"]
+    headers = {"HX-Replace-Url": page_url(doc, view)}
+    return _render(request, [n for n in names if n], pg, headers=headers)
+
+
+def _edit_form(current: dict, form) -> dict:
+    values = values_from_form(current, form)
+    op = form.get("op")
+    if op:
+        _apply_op(values, op)
+    if values["dataset"] != current["dataset"]:
+        values["extra_points"] = ()
+        if ui_table.task_of(values) != ui_table.task_of(current) or \
+                ui_table.n_outputs_of(values) != ui_table.n_outputs_of(current):
+            values["output_activation"] = values["loss"] = "auto"
+    if values["output_activation"] != current["output_activation"] and \
+            values["loss"] == current["loss"] and values["loss"] != "auto":
+        # A new output activation keeps the loss only if they go together.
+        if not ui_table.out_fits(values["loss"], values["output_activation"]):
+            values["loss"] = "auto"
+    return values
+
+
+@router.post("/{session_id}/controls", response_class=HTMLResponse)
+async def post_controls(request: Request, session_id: str) -> HTMLResponse:
+    """The control panel's form (training bar, architecture, output, optimizer)."""
+    return await _update(request, session_id, "controls", _edit_form)
+
+
+@router.post("/{session_id}/data", response_class=HTMLResponse)
+async def post_data(request: Request, session_id: str) -> HTMLResponse:
+    """The data panel's form (dataset, data options, preprocessing, features)."""
+    return await _update(request, session_id, "data_panel", _edit_form)
+
+
+@router.post("/{session_id}/point", response_class=HTMLResponse)
+async def post_point(request: Request, session_id: str) -> HTMLResponse:
+    """Add one training point (`x1`, `x2`, `label`) clicked on the data plot."""
+
+    def edit(current, form):
+        values = dict(current)
+        point = ui_table.coerce("extra_points", [[form.get("x1"), form.get("x2"),
+                                                  form.get("label")]])
+        values["extra_points"] = (*current["extra_points"], *point)
+        return values
+
+    return await _update(request, session_id, "data_panel", edit)
+
+
+@router.post("/{session_id}/csv", response_class=HTMLResponse)
+async def post_csv(request: Request, session_id: str) -> HTMLResponse:
+    """Upload a CSV (`x1,x2,label`); a bad file keeps the current data and says where."""
+    from engine.csvdata import parse_csv
+
+    session = request.app.state.store.get(session_id)
+    form = await request.form()
+    view = _view_of(form)
+    upload = form.get("file")
+    raw = await upload.read() if hasattr(upload, "read") else b""
+    error = None
+
+    def work():
+        spec = session.to_dict()["dataset"]
+        base = {k: spec[k] for k in ("seed", "features", "preprocessing", "train_fraction")}
+        text = raw.decode("utf-8-sig", errors="strict")
+        parsed = parse_csv(text, base=base)
+        current = ui_table.values_from_session(session.to_dict())
+        values = dict(current, dataset="csv", extra_points=(),
+                      points=tuple(tuple(p) for p in parsed["points"]), task=parsed["task"])
+        values["n_classes"] = (max(int(p[2]) for p in parsed["points"]) + 1
+                               if parsed["task"] == "classification" else 0)
+        if ui_table.task_of(values) != ui_table.task_of(current) or \
+                ui_table.n_outputs_of(values) != ui_table.n_outputs_of(current):
+            values["output_activation"] = values["loss"] = "auto"
+        apply_values(session, values)
+
+    try:
+        if not raw:
+            raise SettingError("file", "choose a CSV file to upload")
+        await run_in_threadpool(work)
+    except UnicodeDecodeError:
+        error = "file: not UTF-8 text"
+    except (SettingError, EngineError, AppError) as e:
+        error = _error_text(e)
+    doc = session.to_dict()
+    pg = Playground(doc, view, csv_error=error)
+    headers = {"HX-Replace-Url": page_url(doc, view)}
+    return _render(request, ["data_panel", "controls", "pg_metrics"], pg, headers=headers)
+
+
+@router.get("/{session_id}/share", response_class=HTMLResponse)
+async def get_share(request: Request, session_id: str) -> HTMLResponse:
+    """The share box with a link to this exact run (`weights=1`: with the current weights)."""
+    session = request.app.state.store.get(session_id)
+    q = request.query_params
+    view = _view_of(q)
+    doc = session.to_dict()
+    with_weights = q.get("weights") == "1"
+    url = str(request.base_url).rstrip("/") + page_url(doc, view, weights=with_weights)
+    pg = Playground(doc, view)
+    return _render(request, ["pg_share"], pg, share_url=url, share_weights=with_weights)
+
+
+@router.get("/{session_id}/panels", response_class=HTMLResponse)
+async def get_panels(request: Request, session_id: str) -> HTMLResponse:
+    """The controls, with the data panel and the metrics out of band: the panels redrawn
+    from the session's state after a change made elsewhere (import, new seed)."""
+    session = request.app.state.store.get(session_id)
+    view = _view_of(request.query_params)
+    doc = session.to_dict()
+    return _render(request, ["controls", "data_panel", "pg_metrics"], Playground(doc, view),
+                   headers={"HX-Replace-Url": page_url(doc, view)})
+
+
+@router.get("/{session_id}/url")
+async def get_url(request: Request, session_id: str) -> JSONResponse:
+    """`{"url": "/?..."}`: the page URL of the session's current configuration."""
+    session = request.app.state.store.get(session_id)
+    view = _view_of(request.query_params)
+    return JSONResponse({"url": page_url(session.to_dict(), view)})

@@ -1,0 +1,475 @@
+"""The playground's settings: ONE declarative table.
+
+Each `Setting` says where a value lives (the model document, the dataset spec,
+the live training settings or the page view), its type and allowed values (read
+from the engine's registries, never retyped), its default, its URL key, the form
+control that edits it and its label. The htmx form rendering, the validation of
+posted forms, `app.urlstate` (parse and serialize) and the building of the model
+document and the dataset spec all read this table, like TensorFlow Playground's
+PROPS table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from engine.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from engine.datasets import DATASETS, MAX_CLASSES, MAX_EXTRA_POINTS, MAX_POINTS, MIN_POINTS
+from engine.features import DEFAULT_FEATURES, FEATURES
+from engine.initializers import INITIALIZERS
+from engine.losses import LOSSES, REGULARIZATIONS
+from engine.optimizers import OPTIMIZERS
+from engine.preprocessing import METHODS
+
+MAX_LAYERS = 8
+MAX_NEURONS = 12
+MAX_BATCH = 500
+
+# The datasets a user picks from (csv arrives by upload, not from the picker).
+DATASET_NAMES = tuple(n for n in DATASETS if n != "csv")
+TASK_OF = {n: k.task for n, k in DATASETS.items()}
+
+# Controls a classroom URL (`hide=optimizer,features`) can hide, by group.
+GROUPS = ("data", "upload", "features", "architecture", "output", "training",
+          "optimizer", "regularization", "share")
+
+LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+REG_RATES = (0.0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+
+
+class SettingError(ValueError):
+    """A posted or linked value is not allowed; `field` names the setting."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # form field name and key in the flat values dict
+    home: str  # "model" | "dataset" | "training" | "view"
+    path: tuple[str, ...]  # where it sits in its home document
+    kind: str  # "choice" | "int" | "float" | "bool" | "names" | "ints" | "points"
+    default: object
+    url: str  # URL query key
+    control: str  # "select" | "range" | "number" | "checkbox" | "toggles" | "datasets" | ...
+    label: str
+    group: str  # the panel group (classroom mode hides whole groups or single settings)
+    choices: tuple = ()
+    lo: float | None = None
+    hi: float | None = None
+    step: float | None = None
+    live: bool = False  # changeable while training runs, without a reset
+    only_if: Callable[[Mapping], bool] | None = None  # rendered only when this holds
+    help: str = ""
+
+
+def _hp(name: str) -> Callable[[Mapping], bool]:
+    return lambda v: name in OPTIMIZERS[v["optimizer"]].defaults
+
+
+def _hp_default(name: str):
+    for spec in OPTIMIZERS.values():
+        if name in spec.defaults:
+            return spec.defaults[name]
+    raise KeyError(name)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # ---- data
+    Setting("dataset", "dataset", ("name",), "choice", "circle", "data", "datasets", "Dataset",
+            "data", DATASET_NAMES),
+    Setting("noise", "dataset", ("noise",), "int", 0, "noise", "range", "Noise (%)", "data",
+            lo=0, hi=50, step=5),
+    Setting("n_points", "dataset", ("n_points",), "int", 500, "n", "number", "Points", "data",
+            lo=MIN_POINTS, hi=MAX_POINTS, step=10),
+    Setting("train_fraction", "dataset", ("train_fraction",), "float", 0.5, "train", "range",
+            "Training share", "data", lo=0.1, hi=0.9, step=0.1),
+    Setting("classes", "dataset", ("classes",), "int", 3, "k", "number", "Classes", "data",
+            lo=2, hi=MAX_CLASSES, step=1, only_if=lambda v: v["dataset"] == "blobs"),
+    Setting("data_seed", "dataset", ("seed",), "int", 0, "dseed", "number", "Data seed", "data",
+            lo=0, hi=2**32 - 1, step=1),
+    Setting("preprocessing", "dataset", ("preprocessing",), "choice", "none", "prep", "select",
+            "Preprocessing", "data", METHODS),
+    Setting("extra_points", "dataset", ("extra_points",), "points", (), "pts", "none",
+            "Added points", "data", lo=0, hi=MAX_EXTRA_POINTS),
+    # ---- features
+    Setting("features", "dataset", ("features",), "names", tuple(DEFAULT_FEATURES), "f",
+            "toggles", "Features", "features", tuple(FEATURES)),
+    # ---- architecture
+    Setting("hidden", "model", (), "ints", (4, 2), "h", "layers", "Hidden layers",
+            "architecture", lo=1, hi=MAX_NEURONS, step=MAX_LAYERS),
+    Setting("activation", "model", ("activation",), "choice", "tanh", "act", "select",
+            "Activation", "architecture", HIDDEN_ACTIVATIONS),
+    Setting("layer_activations", "model", ("layer_activations",), "names", (), "acts", "per_layer",
+            "Per-layer activation", "architecture", HIDDEN_ACTIVATIONS,
+            help="Empty means every hidden layer uses the network's activation."),
+    Setting("output_activation", "model", ("output_activation",), "choice", "auto", "out",
+            "select", "Output activation", "output", ("auto", *OUTPUT_ACTIVATIONS)),
+    Setting("loss", "model", ("loss",), "choice", "auto", "loss", "select", "Loss", "output",
+            ("auto", *LOSSES)),
+    Setting("init", "model", ("init",), "choice", "xavier", "init", "select", "Initialization",
+            "architecture", tuple(INITIALIZERS)),
+    Setting("seed", "model", ("seed",), "int", 1, "seed", "number", "Seed", "architecture",
+            lo=0, hi=2**31 - 1, step=1),
+    # ---- training
+    Setting("optimizer", "model", ("optimizer", "name"), "choice", "adam", "opt", "select",
+            "Optimizer", "optimizer", tuple(OPTIMIZERS)),
+    Setting("learning_rate", "model", ("optimizer", "learning_rate"), "float", 0.03, "lr",
+            "select", "Learning rate", "training", LEARNING_RATES, lo=1e-6, hi=10.0,
+            live=True),
+    Setting("momentum", "model", ("optimizer", "momentum"), "float", _hp_default("momentum"),
+            "mom", "number", "Momentum", "optimizer", lo=0.0, hi=0.999, step=0.01,
+            only_if=_hp("momentum")),
+    Setting("dampening", "model", ("optimizer", "dampening"), "float",
+            _hp_default("dampening"), "damp", "number", "Dampening", "optimizer", lo=0.0,
+            hi=1.0, step=0.01, only_if=_hp("dampening")),
+    Setting("alpha", "model", ("optimizer", "alpha"), "float", _hp_default("alpha"), "alpha",
+            "number", "Smoothing (alpha)", "optimizer", lo=0.0, hi=0.9999, step=0.001,
+            only_if=_hp("alpha")),
+    Setting("beta1", "model", ("optimizer", "betas", "0"), "float",
+            _hp_default("betas")[0], "b1", "number", "beta1", "optimizer", lo=0.0, hi=0.9999,
+            step=0.001, only_if=_hp("betas")),
+    Setting("beta2", "model", ("optimizer", "betas", "1"), "float",
+            _hp_default("betas")[1], "b2", "number", "beta2", "optimizer", lo=0.0, hi=0.99999,
+            step=0.0001, only_if=_hp("betas")),
+    Setting("eps", "model", ("optimizer", "eps"), "float", _hp_default("eps"), "eps",
+            "number", "epsilon", "optimizer", lo=1e-12, hi=1.0, step=1e-8,
+            only_if=_hp("eps")),
+    Setting("weight_decay", "model", ("optimizer", "weight_decay"), "float", 0.0, "wd",
+            "number", "Weight decay", "optimizer", lo=0.0, hi=1.0, step=0.001),
+    Setting("regularization", "model", ("regularization", "name"), "choice", "none", "reg",
+            "select", "Regularization", "regularization", tuple(REGULARIZATIONS), live=True),
+    Setting("regularization_rate", "model", ("regularization", "rate"), "float", 0.0, "rr",
+            "select", "Regularization rate", "regularization", REG_RATES, lo=0.0, hi=10.0,
+            live=True),
+    Setting("batch_size", "training", ("batch_size",), "int", 10, "batch", "range",
+            "Batch size", "training", lo=1, hi=MAX_BATCH, step=1, live=True),
+    # ---- view (the page only)
+    Setting("show_test", "view", ("show_test",), "bool", False, "test", "checkbox",
+            "Show test data", "view"),
+    Setting("discretize", "view", ("discretize",), "bool", False, "disc", "checkbox",
+            "Discretize output", "view"),
+    Setting("hide", "view", ("hide",), "names", (), "hide", "none", "Hidden controls", "view",
+            GROUPS),
+)
+
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+BY_URL: dict[str, Setting] = {s.url: s for s in SETTINGS}
+LIVE = tuple(s.name for s in SETTINGS if s.live)
+
+
+# ---- parsing one value ---------------------------------------------------------
+
+
+def _number(s: Setting, raw: object) -> float:
+    try:
+        x = float(raw)
+    except (TypeError, ValueError):
+        raise SettingError(s.name, f"expected a number, got {raw!r}") from None
+    if not math.isfinite(x):
+        raise SettingError(s.name, f"expected a finite number, got {raw!r}")
+    if s.lo is not None and not s.lo <= x <= s.hi:
+        raise SettingError(s.name, f"{raw} is outside {s.lo:g}..{s.hi:g}")
+    return x
+
+
+def _split(raw: object) -> list[str]:
+    if isinstance(raw, list | tuple):
+        return [str(x) for x in raw]
+    text = str(raw).strip()
+    return [p for p in text.replace(",", "-").split("-") if p] if text else []
+
+
+def coerce(name: str, raw: object) -> object:
+    """The value of setting `name` from `raw` (a URL or form string, or a Python value);
+    raises SettingError naming the setting."""
+    s = BY_NAME[name]
+    if s.kind == "choice":
+        value = str(raw)
+        if value not in s.choices:
+            raise SettingError(name, f"unknown value {value!r} (known: {', '.join(s.choices)})")
+        return value
+    if s.kind == "bool":
+        return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "on", "yes")
+    if s.kind == "int":
+        x = _number(s, raw)
+        if x != int(x):
+            raise SettingError(name, f"expected a whole number, got {raw!r}")
+        return int(x)
+    if s.kind == "float":
+        return _number(s, raw)
+    if s.kind == "names":
+        names = [n for n in (raw if isinstance(raw, list | tuple) else str(raw).split(",")) if n]
+        for n in names:
+            if n not in s.choices:
+                raise SettingError(name, f"unknown value {n!r} (known: {', '.join(s.choices)})")
+        return tuple(dict.fromkeys(names))
+    if s.kind == "ints":
+        parts = _split(raw)
+        if len(parts) > s.step:
+            raise SettingError(name, f"{len(parts)} hidden layers, at most {s.step:g}")
+        out = []
+        for p in parts:
+            try:
+                n = int(p)
+            except ValueError:
+                raise SettingError(name, f"expected whole numbers, got {p!r}") from None
+            if not s.lo <= n <= s.hi:
+                raise SettingError(name, f"{n} neurons is outside {s.lo:g}..{s.hi:g}")
+            out.append(n)
+        return tuple(out)
+    if s.kind == "points":
+        return _points(raw)
+    raise AssertionError(s.kind)
+
+
+def _points(raw: object) -> tuple:
+    if isinstance(raw, list | tuple):
+        rows = [list(r) for r in raw]
+    else:
+        rows = [r.split(",") for r in str(raw).split(";") if r]
+    if len(rows) > MAX_EXTRA_POINTS:
+        raise SettingError("extra_points", f"{len(rows)} points, at most {MAX_EXTRA_POINTS}")
+    out = []
+    for k, r in enumerate(rows):
+        try:
+            x1, x2, label = (float(v) for v in r)
+        except (TypeError, ValueError):
+            raise SettingError("extra_points", f"point {k}: expected x1,x2,label") from None
+        if not all(math.isfinite(v) for v in (x1, x2, label)):
+            raise SettingError("extra_points", f"point {k}: expected finite numbers")
+        out.append((x1, x2, int(label) if label.is_integer() else label))
+    return tuple(out)
+
+
+def format_value(name: str, value: object) -> str:
+    """The URL text of a value (the inverse of `coerce`)."""
+    s = BY_NAME[name]
+    if s.kind == "bool":
+        return "1" if value else "0"
+    if s.kind == "names":
+        return ",".join(value)
+    if s.kind == "ints":
+        return "-".join(str(n) for n in value)
+    if s.kind == "points":
+        return ";".join(",".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in p)
+                        for p in value)
+    if s.kind == "float":
+        return f"{value:.10g}"
+    return str(value)
+
+
+def defaults() -> dict:
+    return {s.name: s.default for s in SETTINGS}
+
+
+def check_combination(values: dict) -> None:
+    """Cross-setting rules: a per-layer activation list matches the layers, and the
+    output activation and loss (when chosen) work together for the task."""
+    acts = values["layer_activations"]
+    if acts and len(acts) != len(values["hidden"]):
+        values["layer_activations"] = ()
+    out, loss = resolved_output(values)
+    reason = combination_problem(values, out, loss)
+    if reason:
+        raise SettingError("loss", reason)
+
+
+# ---- output activation and loss: only valid combinations ------------------------
+
+
+def task_of(values: Mapping) -> str:
+    return TASK_OF.get(values["dataset"]) or values.get("task") or "classification"
+
+
+def n_classes_of(values: Mapping) -> int:
+    name = values["dataset"]
+    if name == "csv":
+        return int(values.get("n_classes") or 2)
+    kind = DATASETS[name]
+    return kind.n_classes({"classes": values["classes"]})
+
+
+def n_outputs_of(values: Mapping) -> int:
+    k = n_classes_of(values)
+    return k if task_of(values) == "classification" and k > 2 else 1
+
+
+AUTO_OUTPUT = {  # (task, several outputs) -> (output activation, loss)
+    ("classification", False): ("sigmoid", "binary_cross_entropy"),
+    ("classification", True): ("softmax", "cross_entropy"),
+    ("regression", False): ("linear", "mse"),
+}
+
+
+def resolved_output(values: Mapping) -> tuple[str, str]:
+    """The (output activation, loss) the model uses: "auto" picks the task's usual pair."""
+    auto_out, auto_loss = AUTO_OUTPUT[(task_of(values), n_outputs_of(values) > 1)]
+    out = values["output_activation"]
+    loss = values["loss"]
+    if out == "auto":
+        out = auto_out if loss == "auto" or out_fits(loss, auto_out) else LOSSES[loss].accepts[0]
+    if loss == "auto":
+        loss = auto_loss if out_fits(auto_loss, out) else next(
+            (n for n in LOSSES if out_fits(n, out) and loss_fits_task(n, values)), auto_loss)
+    return out, loss
+
+
+def out_fits(loss: str, out: str) -> bool:
+    return out in LOSSES[loss].accepts
+
+
+def loss_fits_task(loss: str, values: Mapping) -> bool:
+    task = task_of(values)
+    if task == "regression":
+        return loss in ("mse", "sse", "mae", "huber")
+    return True
+
+
+def output_choices(values: Mapping) -> list[tuple[str, bool, str]]:
+    """Every output activation with whether it is offered and why not."""
+    n_out = n_outputs_of(values)
+    task = task_of(values)
+    rows = []
+    for name in OUTPUT_ACTIVATIONS:
+        why = ""
+        if name == "softmax" and n_out < 2:
+            why = "softmax needs at least 2 outputs; this problem has one"
+        elif task == "regression" and name in ("sigmoid", "tanh", "softmax"):
+            why = f"{name} bounds the output, a regression target is unbounded"
+        elif task == "classification" and n_out > 1 and name != "softmax":
+            why = "several classes: softmax turns the outputs into probabilities"
+        rows.append((name, not why, why))
+    return rows
+
+
+def loss_choices(values: Mapping, out: str) -> list[tuple[str, bool, str]]:
+    """Every loss with whether it works with output activation `out` for this task."""
+    rows = []
+    for name, loss in LOSSES.items():
+        why = ""
+        if not loss_fits_task(name, values):
+            why = f"{name} compares classes, this is a regression problem"
+        elif out not in loss.accepts:
+            why = f"{name} needs a {' or '.join(loss.accepts)} output"
+        rows.append((name, not why, why))
+    return rows
+
+
+def combination_problem(values: Mapping, out: str, loss: str) -> str:
+    ok_out = {n: why for n, ok, why in output_choices(values) if not ok}
+    if out in ok_out:
+        return ok_out[out]
+    ok_loss = {n: why for n, ok, why in loss_choices(values, out) if not ok}
+    return ok_loss.get(loss, "")
+
+
+# ---- documents from values, and values from documents -----------------------------
+
+
+def _put(doc: dict, path: tuple[str, ...], value) -> None:
+    for key in path[:-1]:
+        doc = doc.setdefault(key, {})
+    doc[path[-1]] = value
+
+
+def _get(doc: Mapping, path: tuple[str, ...]):
+    for key in path:
+        if isinstance(doc, list | tuple):
+            doc = doc[int(key)]
+        elif isinstance(doc, Mapping) and key in doc:
+            doc = doc[key]
+        else:
+            return None
+    return doc
+
+
+def dataset_spec(values: Mapping) -> dict:
+    """The engine's dataset spec for these values (csv points passed through)."""
+    spec = {}
+    for s in SETTINGS:
+        if s.home == "dataset":
+            v = values[s.name]
+            if s.kind in ("names",):
+                v = list(v)
+            elif s.kind == "points":
+                v = [list(p) for p in v]
+            _put(spec, s.path, v)
+    if values["dataset"] == "csv":
+        spec["points"] = [list(p) for p in values.get("points", ())]
+        spec.pop("n_points", None)
+    return spec
+
+
+def model_document(values: Mapping) -> dict:
+    """The model document (without weights: the engine draws them from init and seed)."""
+    out, loss = resolved_output(values)
+    n_in = len(values["features"])
+    hidden = list(values["hidden"])
+    doc: dict = {"layers": [n_in, *hidden, n_outputs_of(values)]}
+    opt = values["optimizer"]
+    hp_names = OPTIMIZERS[opt].defaults
+    for s in SETTINGS:
+        if s.home != "model" or not s.path:
+            continue
+        if s.path[0] == "optimizer" and s.path[1] not in hp_names and s.path[1] != "name":
+            continue
+        v = values[s.name]
+        if s.name == "layer_activations":
+            if not v or all(a == values["activation"] for a in v):
+                continue
+            v = list(v)
+        if s.path[-1] in ("0", "1"):  # betas is a pair
+            pair = doc.setdefault("optimizer", {}).setdefault("betas", [0.0, 0.0])
+            pair[int(s.path[-1])] = v
+            continue
+        _put(doc, s.path, v)
+    doc["output_activation"], doc["loss"] = out, loss
+    return doc
+
+
+def training_settings(values: Mapping) -> dict:
+    return {s.path[-1]: values[s.name] for s in SETTINGS if s.home == "training"}
+
+
+def values_from_session(session: Mapping, view: Mapping | None = None) -> dict:
+    """Flat values read back from a session document (`Session.to_dict()`)."""
+    values = defaults()
+    model = session.get("model") or {}
+    spec = session.get("dataset") or {}
+    training = session.get("training") or {}
+    for s in SETTINGS:
+        src = {"model": model, "dataset": spec, "training": training,
+               "view": view or {}}[s.home]
+        if s.name == "hidden":
+            layers = model.get("layers")
+            v = tuple(layers[1:-1]) if layers else None
+        elif s.name == "layer_activations":
+            acts = model.get("layer_activations")
+            act = model.get("activation", "tanh")
+            v = tuple(a or act for a in acts) if acts else None
+        else:
+            v = _get(src, s.path)
+        if v is None:
+            continue
+        try:
+            values[s.name] = coerce(s.name, v)
+        except SettingError:
+            pass
+    if values["layer_activations"] and len(values["layer_activations"]) != len(values["hidden"]):
+        values["layer_activations"] = ()
+    if spec.get("name") == "csv":
+        values["dataset"] = "csv"
+        values["points"] = tuple(tuple(p) for p in spec.get("points", ()))
+        values["task"] = spec.get("task")
+        values["n_classes"] = max((int(p[2]) for p in values["points"]), default=1) + 1
+    # The task's usual pair reads back as "auto", so a change of dataset re-picks it.
+    auto = AUTO_OUTPUT[(task_of(values), n_outputs_of(values) > 1)]
+    if (values["output_activation"], values["loss"]) == auto:
+        values["output_activation"] = values["loss"] = "auto"
+    return values

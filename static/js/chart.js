@@ -1,0 +1,121 @@
+// Loss curves for train and test as an SVG chart with axes; hovering shows the values.
+// The points are the engine's history (snapshot.session.history, then frame.history).
+
+const NS = "http://www.w3.org/2000/svg";
+const W = 320, H = 140, PAD = { l: 40, r: 8, t: 8, b: 22 };
+const MAX_POINTS = 400;  // drawn points per curve; longer histories are thinned
+
+export class LossChart {
+  constructor() {
+    this.epoch = [];
+    this.train = [];
+    this.test = [];
+  }
+
+  /** Replace the history (a snapshot's `session.history`). */
+  reset(h) {
+    this.epoch = (h && h.epoch ? h.epoch : []).slice();
+    this.train = (h && h.train_loss ? h.train_loss : []).slice();
+    this.test = (h && h.test_loss ? h.test_loss : []).slice();
+    this.offset = (h && h.offset) || 0;
+  }
+
+  /** Append a frame's `history` (points from index `start` on). */
+  append(h) {
+    if (!h || !h.epoch || !h.epoch.length) return;
+    const at = Math.max(0, (h.start ?? this.offset + this.epoch.length) - (this.offset || 0));
+    this.epoch.length = Math.min(this.epoch.length, at);
+    this.train.length = this.epoch.length;
+    this.test.length = this.epoch.length;
+    this.epoch.push(...h.epoch);
+    this.train.push(...h.train_loss);
+    this.test.push(...h.test_loss);
+  }
+
+  /** Draw into `svg` (an <svg> with viewBox 0 0 320 140). */
+  draw(svg) {
+    if (!svg) return;
+    this.svg = svg;
+    const n = this.epoch.length;
+    const finite = (a) => a.filter(Number.isFinite);
+    const ys = finite(this.train).concat(finite(this.test));
+    const yMax = niceMax(ys.length ? Math.max(...ys) : 1);
+    const x0 = n ? this.epoch[0] : 0;
+    const x1 = n ? Math.max(this.epoch[n - 1], x0 + 1) : 1;
+    const sx = (e) => PAD.l + ((e - x0) / (x1 - x0)) * (W - PAD.l - PAD.r);
+    const sy = (v) => H - PAD.b - (Math.min(v, yMax) / yMax) * (H - PAD.t - PAD.b);
+    this.scale = { sx, x0, x1 };
+    const stride = Math.max(1, Math.ceil(n / MAX_POINTS));
+    const line = (vals) => {
+      const pts = [];
+      for (let i = 0; i < n; i += stride) if (Number.isFinite(vals[i])) pts.push(`${sx(this.epoch[i]).toFixed(1)},${sy(vals[i]).toFixed(1)}`);
+      if (n && (n - 1) % stride && Number.isFinite(vals[n - 1])) pts.push(`${sx(this.epoch[n - 1]).toFixed(1)},${sy(vals[n - 1]).toFixed(1)}`);
+      return pts.join(" ");
+    };
+    const yTicks = [0, yMax / 2, yMax];
+    const xTicks = [x0, Math.round((x0 + x1) / 2), x1];
+    svg.innerHTML = `
+      <g class="pg-axis">
+        <line x1="${PAD.l}" y1="${H - PAD.b}" x2="${W - PAD.r}" y2="${H - PAD.b}"/>
+        <line x1="${PAD.l}" y1="${PAD.t}" x2="${PAD.l}" y2="${H - PAD.b}"/>
+        ${yTicks.map((v) => `<text x="${PAD.l - 4}" y="${sy(v) + 3}" text-anchor="end">${fmt(v)}</text>
+          <line class="pg-grid" x1="${PAD.l}" x2="${W - PAD.r}" y1="${sy(v)}" y2="${sy(v)}"/>`).join("")}
+        ${xTicks.map((e) => `<text x="${sx(e)}" y="${H - 6}" text-anchor="middle">${e}</text>`).join("")}
+        <text x="${W - PAD.r}" y="${H - PAD.b - 4}" text-anchor="end" class="pg-axis-title">epoch</text>
+      </g>
+      <polyline class="pg-line pg-line--train" points="${line(this.train)}"/>
+      <polyline class="pg-line pg-line--test" points="${line(this.test)}"/>
+      <g class="pg-hover" visibility="hidden">
+        <line y1="${PAD.t}" y2="${H - PAD.b}"/>
+        <rect rx="3" height="30" width="120" y="${PAD.t}"/>
+        <text class="pg-hover-text" y="${PAD.t + 12}"></text>
+        <text class="pg-hover-text2" y="${PAD.t + 25}"></text>
+      </g>`;
+    if (!svg.dataset.hover) {
+      svg.dataset.hover = "1";
+      svg.addEventListener("mousemove", (ev) => this.hover(ev));
+      svg.addEventListener("mouseleave", () => {
+        const g = svg.querySelector(".pg-hover");
+        if (g) g.setAttribute("visibility", "hidden");
+      });
+    }
+  }
+
+  hover(ev) {
+    const svg = this.svg, n = this.epoch.length;
+    if (!svg || !n || !this.scale) return;
+    const box = svg.getBoundingClientRect();
+    const x = ((ev.clientX - box.left) / box.width) * W;
+    const { x0, x1 } = this.scale;
+    const e = x0 + ((x - PAD.l) / (W - PAD.l - PAD.r)) * (x1 - x0);
+    let i = 0;  // the history point nearest to the pointer's epoch
+    let lo = 0, hi = n - 1;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (this.epoch[mid] < e) lo = mid + 1; else hi = mid; }
+    i = lo > 0 && Math.abs(this.epoch[lo - 1] - e) < Math.abs(this.epoch[lo] - e) ? lo - 1 : lo;
+    const g = svg.querySelector(".pg-hover");
+    const px = this.scale.sx(this.epoch[i]);
+    g.setAttribute("visibility", "visible");
+    g.querySelector("line").setAttribute("x1", px);
+    g.querySelector("line").setAttribute("x2", px);
+    const left = px > W / 2 ? px - 126 : px + 6;
+    g.querySelector("rect").setAttribute("x", left);
+    const t1 = g.querySelector(".pg-hover-text"), t2 = g.querySelector(".pg-hover-text2");
+    t1.setAttribute("x", left + 5); t2.setAttribute("x", left + 5);
+    t1.textContent = `epoch ${this.epoch[i]}  train ${fmt(this.train[i])}`;
+    t2.textContent = `test ${fmt(this.test[i])}`;
+    svg.dataset.hoverEpoch = String(this.epoch[i]);
+  }
+}
+
+function niceMax(v) {
+  if (!(v > 0) || !Number.isFinite(v)) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+function fmt(v) {
+  if (!Number.isFinite(v)) return "\u2013";
+  if (v === 0) return "0";
+  return Math.abs(v) >= 100 || Math.abs(v) < 0.01 ? v.toExponential(1) : v.toPrecision(3);
+}

@@ -1,0 +1,211 @@
+// The playground controller: wires the data, training and output panels to the
+// session's stream (docs/PROTOCOL.md). Server messages in, clicks out; every
+// number shown is the engine's (metrics.js), pictures come from frames (boundary.js,
+// chart.js). The panels themselves are server-rendered htmx partials.
+
+import { drawBoundary, toPlane } from "./boundary.js";
+import { LossChart } from "./chart.js";
+import { showMetrics } from "./metrics.js";
+import { copyText, exportModel, exportPng, exportSvg, importModel } from "./share.js";
+
+const SOCKET_ACTIONS = {
+  play: () => ({ type: "play" }),
+  pause: () => ({ type: "pause" }),
+  step: () => ({ type: "step", unit: "epoch" }),
+  reset: () => ({ type: "reset", new_seed: false }),
+  "new-seed": () => ({ type: "reset", new_seed: true }),
+};
+
+export function initPlayground({ connection, root = document.body, sessionId }) {
+  const $ = (sel) => root.querySelector(sel);
+  const host = root.body || root;  // `root` may be the document: its body carries the flags
+  const state = {
+    data: null, frame: null, status: null, snapshots: 0,
+    chart: new LossChart(), pending: false, rate: { t: 0, epoch: 0, frames: 0 },
+  };
+  const options = () => ({
+    showTest: !!$('[data-toggle="show_test"]')?.checked,
+    discretize: !!$('[data-toggle="discretize"]')?.checked,
+  });
+  const hideText = () => $('input[name="hide"]')?.value || "";
+  const viewQuery = () => {
+    const q = new URLSearchParams({ hide: hideText() });
+    if (options().showTest) q.set("show_test", "1");
+    if (options().discretize) q.set("discretize", "1");
+    return q;
+  };
+
+  function render() {
+    state.pending = false;
+    const canvas = $("#pg-boundary");
+    if (canvas) drawBoundary(canvas, state.frame && state.frame.boundary, state.data, options());
+    showMetrics(root, state.frame);
+    state.chart.draw($("#pg-loss-chart"));
+    showSpeed();
+  }
+  const schedule = () => {
+    if (!state.pending) {
+      state.pending = true;
+      requestAnimationFrame(render);
+    }
+  };
+
+  function showSpeed() {
+    // Frames and epochs per second as this page receives them (a display rate, not an engine number).
+    const f = state.frame, r = state.rate, now = performance.now();
+    if (!f) return;
+    r.frames++;
+    if (!r.t) Object.assign(r, { t: now, epoch: f.epoch, frames: 0 });
+    if (now - r.t >= 1000) {
+      const s = (now - r.t) / 1000;
+      const eps = Math.max(0, f.epoch - r.epoch) / s, fps = r.frames / s;
+      for (const el of root.querySelectorAll('[data-metric="epochs_per_second"]')) el.textContent = eps.toFixed(1);
+      for (const el of root.querySelectorAll('[data-metric="frames_per_second"]')) el.textContent = fps.toFixed(1);
+      Object.assign(r, { t: now, epoch: f.epoch, frames: 0 });
+    }
+  }
+
+  function setPlaying(playing) {
+    host.dataset.playing = playing ? "true" : "false";
+  }
+
+  function showStatus() {
+    const el = $("#pg-status");
+    const s = state.status;
+    if (!el || !s) return;
+    const bad = s.reason === "diverged" || s.reason === "error";
+    el.textContent = bad || (s.message && s.reason !== "paused" && s.reason !== "playing")
+      ? s.message || s.reason : "";
+    el.classList.toggle("pg-status--bad", bad);
+    el.dataset.reason = s.reason || "";
+  }
+
+  function refreshPanels() {
+    // A structural change (import, reset with a new seed, another tab) re-renders the panels.
+    if (!window.htmx || !$("#controls")) return;
+    window.htmx.ajax("GET", `/ui/${encodeURIComponent(sessionId)}/panels?${viewQuery()}`,
+      { target: "#controls", swap: "outerHTML" });
+  }
+
+  async function updateUrl() {
+    try {
+      const res = await fetch(`/ui/${encodeURIComponent(sessionId)}/url?${viewQuery()}`);
+      if (res.ok) history.replaceState(null, "", (await res.json()).url);
+    } catch { /* offline: the address bar keeps the last URL */ }
+  }
+
+  function onSnapshot(msg) {
+    state.snapshots++;
+    state.data = msg.dataset;
+    state.chart.reset(msg.session && msg.session.history);
+    setPlaying(msg.session && msg.session.training && msg.session.training.playing);
+    if (msg.frame) state.frame = msg.frame;
+    if (state.snapshots > 1) {
+      refreshPanels();
+      updateUrl();
+    }
+    schedule();
+  }
+
+  function onFrame(msg) {
+    state.frame = msg;
+    state.chart.append(msg.history);
+    if (typeof msg.playing === "boolean") setPlaying(msg.playing);
+    schedule();
+  }
+
+  connection.on("snapshot", onSnapshot);
+  connection.on("frame", onFrame);
+  connection.on("status", (msg) => {
+    state.status = msg;
+    setPlaying(msg.playing);
+    showStatus();
+  });
+  connection.on("error", (msg) => {
+    state.status = { reason: "error", message: `${msg.field ? msg.field + ": " : ""}${msg.message}` };
+    showStatus();
+  });
+  if (connection.last && connection.last.snapshot) onSnapshot(connection.last.snapshot);
+
+  root.addEventListener("click", async (ev) => {
+    const btn = ev.target.closest("[data-action]");
+    if (!btn || !root.contains(btn)) return;
+    const action = btn.dataset.action;
+    if (SOCKET_ACTIONS[action]) {
+      ev.preventDefault();
+      connection.send(SOCKET_ACTIONS[action]());
+      if (action === "play") setPlaying(true);
+      if (action === "pause") setPlaying(false);
+      return;
+    }
+    try {
+      if (action === "export-model") await exportModel(sessionId);
+      else if (action === "export-svg") exportSvg();
+      else if (action === "export-png") await exportPng();
+    } catch (err) {
+      shareError(err.message);
+    }
+  });
+
+  root.addEventListener("change", async (ev) => {
+    const el = ev.target;
+    if (el.matches("[data-toggle]")) {
+      schedule();
+      updateUrl();
+    } else if (el.matches('[data-action="import-model"]') && el.files.length) {
+      try {
+        await importModel(sessionId, el.files[0]);
+        shareError("");
+      } catch (err) {
+        shareError(err.message);
+      }
+      el.value = "";
+    }
+  });
+
+  function shareError(text) {
+    const el = $("[data-share-error]");
+    if (!el) return;
+    el.textContent = text;
+    el.hidden = !text;
+  }
+
+  // Click on the data plot: add a training point of the chosen class there.
+  root.addEventListener("click", (ev) => {
+    const canvas = ev.target.closest("#pg-boundary");
+    const select = $("[data-add-class]");
+    if (!canvas || !select || !window.htmx) return;
+    const box = canvas.getBoundingClientRect();
+    const extent = (state.frame && state.frame.boundary && state.frame.boundary.extent) || [-6, 6];
+    const [x1, x2] = toPlane(ev.clientX - box.left, ev.clientY - box.top, extent, box.width, box.height);
+    window.htmx.ajax("POST", `/ui/${encodeURIComponent(sessionId)}/point`, {
+      target: "#data-panel", swap: "outerHTML",
+      values: { x1: x1.toFixed(3), x2: x2.toFixed(3), label: select.value, hide: hideText() },
+    });
+  });
+
+  // Open drop-downs (<details data-keep>) stay open across a swap of their panel.
+  let openKeep = [];
+  document.body.addEventListener("htmx:beforeSwap", () => {
+    openKeep = [...root.querySelectorAll("details[data-keep][open]")].map((d) => d.dataset.keep);
+  });
+  document.body.addEventListener("htmx:afterSwap", () => {
+    for (const k of openKeep) {
+      const d = root.querySelector(`details[data-keep="${k}"]`);
+      if (d) d.open = true;
+    }
+  });
+
+  // After any htmx swap the new elements get the newest numbers and pictures.
+  document.body.addEventListener("htmx:afterSettle", (ev) => {
+    showStatus();
+    schedule();
+    const url = $("[data-share-url]");
+    if (url && url.value !== state.copied) {
+      state.copied = url.value;
+      copyText(url.value);
+    }
+  });
+
+  return { state, render };
+}
