@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine import metrics
-from engine.datasets import Dataset, generate
+from engine.datasets import EXTENT, Dataset, generate
 from engine.errors import IncompatibleError
 from engine.features import feature_matrix
-from engine.losses import decode_predictions, encode_targets
+from engine.losses import check_compatible, decode_predictions, encode_targets
 from engine.preprocessing import Preprocessor
 
 
@@ -39,6 +39,11 @@ class Problem:
     Y_train: np.ndarray
     X_test: np.ndarray
     Y_test: np.ndarray
+
+    @property
+    def extent(self) -> float:
+        """Half the side of the input plane's square shown in pictures: [-6, 6]."""
+        return EXTENT
 
     @property
     def spec(self) -> dict:
@@ -98,6 +103,7 @@ def prepare(spec: dict | None, loss: str, output_activation: str, n_outputs: int
     and number of outputs. Raises ``DatasetError`` for a bad spec and
     ``IncompatibleError`` when the outputs cannot represent the task."""
     dataset = generate(spec)
+    check_compatible(loss, output_activation, n_outputs)
     features = tuple(dataset.spec["features"])
     if dataset.task == "regression" and n_outputs != 1:
         raise IncompatibleError(

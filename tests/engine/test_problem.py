@@ -68,6 +68,8 @@ def test_incompatible_outputs():
     assert str(e.value) == "layers: a regression dataset has one target, the network has 2 outputs"
     with pytest.raises(IncompatibleError, match="5 classes need 5 outputs, the network has 3"):
         prepare({"name": "blobs", "classes": 5}, "cross_entropy", "softmax", 3)
+    with pytest.raises(IncompatibleError, match="^loss: binary_cross_entropy does not work"):
+        prepare({"name": "xor"}, "binary_cross_entropy", "tanh", 1)
     with pytest.raises(DatasetError, match="noise: 60 is outside 0..50"):
         prepare({"noise": 60}, "mse", "tanh", 1)
 
