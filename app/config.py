@@ -22,7 +22,7 @@ class Settings:
     max_points: int = 5000
     max_upload_bytes: int = 1_000_000  # any request body: CSV uploads, model documents
     max_message_bytes: int = 65_536  # one WebSocket message from a client
-    heatmap_size: int = 24  # per-neuron maps, pixels a side
+    heatmap_size: int = 20  # per-neuron maps, pixels a side (6x8 frames stay under 64 KB)
     boundary_size: int = 64  # the decision-boundary picture, pixels a side
     frame_history_max: int = 5000  # loss-history points kept per session
     train_chunk_seconds: float = 0.012  # training work done in one go before a frame can go out

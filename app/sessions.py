@@ -463,8 +463,15 @@ class Session:
             p, t = self._problem, self.training
             if unit == "epoch":
                 start = self._batch_rows(t["cursor"])[0]
-                loss = self._net.train_epoch(p.X_train[start:], p.Y_train[start:],
-                                             t["batch_size"])
+                # The engine keeps the updates before a diverging batch; a refused step must
+                # leave the session as it was, so keep a copy to put back.
+                saved = self._net.to_dict()
+                try:
+                    loss = self._net.train_epoch(p.X_train[start:], p.Y_train[start:],
+                                                 t["batch_size"])
+                except DivergenceError:
+                    self._net = Network.from_dict(saved)
+                    raise
                 t["step"] += self._n_batches() - t["cursor"]
                 t["cursor"] = 0
                 t["epoch"] += 1

@@ -1,0 +1,75 @@
+"""Fixtures shared by the whole suite: a real nnplay server process (`live_server`)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, env: dict | None = None) -> subprocess.Popen:
+    """`python -m uvicorn app.main:app` on 127.0.0.1:`port`, answering /healthz on return."""
+    # A file, not a pipe: a full pipe would block the server. Closed in stop_server.
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env={**os.environ, **(env or {})},
+        stdout=log, stderr=subprocess.STDOUT, text=True,
+    )
+    proc.log = log
+    wait_healthy(proc, f"http://127.0.0.1:{port}")
+    return proc
+
+
+def wait_healthy(proc: subprocess.Popen, base_url: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            proc.log.seek(0)
+            raise RuntimeError(f"the server exited with {proc.returncode}:\n{proc.log.read()}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    stop_server(proc)
+    raise RuntimeError(f"the server did not answer {base_url}/healthz in {START_TIMEOUT} s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    proc.log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """The base URL (``http://127.0.0.1:<port>``) of a real nnplay server process."""
+    port = free_port()
+    proc = start_server(port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_server(proc)
