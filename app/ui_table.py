@@ -11,6 +11,7 @@ PROPS table.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -204,11 +205,13 @@ def coerce(name: str, raw: object) -> object:
     if s.kind == "float":
         return _number(s, raw)
     if s.kind == "names":
-        names = [n for n in (raw if isinstance(raw, list | tuple) else str(raw).split(",")) if n]
+        text = None if isinstance(raw, list | tuple) else str(raw).replace("-", ",")
+        names = [n for n in (raw if text is None else text.split(",")) if n]
         for n in names:
             if n not in s.choices:
                 raise SettingError(name, f"unknown value {n!r} (known: {', '.join(s.choices)})")
-        return tuple(dict.fromkeys(names))
+        # A set of names (features, hidden groups) is deduplicated; a per-layer list is not.
+        return tuple(names) if name == "layer_activations" else tuple(dict.fromkeys(names))
     if s.kind == "ints":
         parts = _split(raw)
         if len(parts) > s.step:
@@ -457,10 +460,8 @@ def values_from_session(session: Mapping, view: Mapping | None = None) -> dict:
             v = _get(src, s.path)
         if v is None:
             continue
-        try:
+        with contextlib.suppress(SettingError):
             values[s.name] = coerce(s.name, v)
-        except SettingError:
-            pass
     if values["layer_activations"] and len(values["layer_activations"]) != len(values["hidden"]):
         values["layer_activations"] = ()
     if spec.get("name") == "csv":

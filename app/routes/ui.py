@@ -280,7 +280,7 @@ def _render(request: Request, names: list[str], pg: Playground, headers=None,
     for k, name in enumerate(names):
         tpl = templates.env.get_template(f"partials/{name}.html")
         html = tpl.render(request=request, pg=pg, session=pg.doc, view=pg.view,
-                          oob=k > 0, **extra)
+                          oob=k > 0, **extra).strip()
         if k > 0 and name in ("controls", "data_panel", "output_panel"):
             # A whole panel out of band: mark its root element.
             html = html.replace("<section ", '<section hx-swap-oob="true" ', 1)
@@ -325,11 +325,11 @@ def _edit_form(current: dict, form) -> dict:
         if ui_table.task_of(values) != ui_table.task_of(current) or \
                 ui_table.n_outputs_of(values) != ui_table.n_outputs_of(current):
             values["output_activation"] = values["loss"] = "auto"
-    if values["output_activation"] != current["output_activation"] and \
-            values["loss"] == current["loss"] and values["loss"] != "auto":
-        # A new output activation keeps the loss only if they go together.
-        if not ui_table.out_fits(values["loss"], values["output_activation"]):
-            values["loss"] = "auto"
+    # A new output activation keeps the loss only if they go together.
+    new_out = values["output_activation"] != current["output_activation"]
+    if new_out and values["loss"] == current["loss"] != "auto" and \
+            not ui_table.out_fits(values["loss"], values["output_activation"]):
+        values["loss"] = "auto"
     return values
 
 
