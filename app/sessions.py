@@ -29,11 +29,7 @@ from app.errors import BadInput, SessionNotFound, TooManySessions
 from engine import Network
 from engine.csvdata import parse_csv, to_csv
 from engine.errors import DivergenceError, EngineError
-
-try:
-    from engine.problem import prepare
-except ImportError:  # the engine's problem module is not written yet: same contract, here
-    from app._problem import prepare
+from engine.problem import prepare
 
 STRUCTURE_FIELDS = (
     "layers", "activation", "layer_activations", "output_activation", "loss", "loss_params",
