@@ -1,0 +1,544 @@
+"""The compiled fast path behind `Network.train_epoch`: one whole epoch in one numba call.
+
+`run_epoch(net, X, T, batch_size)` makes the same mini-batch updates, in the same
+order, as `Network._step_flat` batch after batch (forward, per-sample loss, backward,
+regularization, the optimizer's update, the finiteness checks), on the flat
+parameter vector in place. It agrees with that NumPy reference to rounding (about
+1e-15 relative a step: BLAS and NumPy's SIMD tanh round differently from these loops),
+not bit for bit.
+
+The kernel dispatches on small integer codes. Each code table is built from its
+registry's keys (`ACTIVATIONS`, `LOSSES`, `OPTIMIZERS`, `REGULARIZATIONS`), and the
+kernel's branches name the codes through those tables, so an entry added to a
+registry without a kernel branch is refused here with a clear error (and fails
+tests/engine/test_fastpath.py), never silently mis-dispatched.
+
+Compilation: the first call compiles (a few seconds) and numba caches the machine code
+(`cache=True`) next to this file, or in NUMBA_CACHE_DIR when that is set, or in the
+user's cache directory. When no cache location is writable the kernel still works,
+compiled once per process.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba.core.errors import NumbaError
+
+from engine.activations import ACTIVATIONS, ELU_ALPHA, LEAKY_SLOPE
+from engine.losses import LOSSES, REGULARIZATIONS
+from engine.optimizers import OPTIMIZERS
+
+# --- code tables: one code per registry entry, in registry order ------------------
+
+# The names the kernel has a branch for; a registry entry missing here has no code.
+_KERNEL_ACTIVATIONS = ("linear", "relu", "leaky_relu", "elu", "tanh", "sigmoid", "softplus",
+                       "silu", "softmax")
+_KERNEL_LOSSES = ("mse", "sse", "mae", "huber", "binary_cross_entropy", "cross_entropy",
+                  "hinge")
+_KERNEL_OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
+_KERNEL_REGULARIZATIONS = ("none", "l1", "l2")
+
+
+def _codes(registry, implemented) -> dict[str, int]:
+    return {name: code for code, name in enumerate(registry) if name in implemented}
+
+
+ACTIVATION_CODES = _codes(ACTIVATIONS, _KERNEL_ACTIVATIONS)
+LOSS_CODES = _codes(LOSSES, _KERNEL_LOSSES)
+OPTIMIZER_CODES = _codes(OPTIMIZERS, _KERNEL_OPTIMIZERS)
+REGULARIZATION_CODES = _codes(REGULARIZATIONS, _KERNEL_REGULARIZATIONS)
+
+# numba freezes module-level ints into the compiled code as constants.
+_LINEAR = ACTIVATION_CODES["linear"]
+_RELU = ACTIVATION_CODES["relu"]
+_LEAKY_RELU = ACTIVATION_CODES["leaky_relu"]
+_ELU = ACTIVATION_CODES["elu"]
+_TANH = ACTIVATION_CODES["tanh"]
+_SIGMOID = ACTIVATION_CODES["sigmoid"]
+_SOFTPLUS = ACTIVATION_CODES["softplus"]
+_SILU = ACTIVATION_CODES["silu"]
+_SOFTMAX = ACTIVATION_CODES["softmax"]
+
+_MSE = LOSS_CODES["mse"]
+_SSE = LOSS_CODES["sse"]
+_MAE = LOSS_CODES["mae"]
+_HUBER = LOSS_CODES["huber"]
+_BCE = LOSS_CODES["binary_cross_entropy"]
+_CE = LOSS_CODES["cross_entropy"]
+_HINGE = LOSS_CODES["hinge"]
+
+_SGD = OPTIMIZER_CODES["sgd"]
+_MOMENTUM = OPTIMIZER_CODES["momentum"]
+_NESTEROV = OPTIMIZER_CODES["nesterov"]
+_RMSPROP = OPTIMIZER_CODES["rmsprop"]
+_ADAM = OPTIMIZER_CODES["adam"]
+_ADAMW = OPTIMIZER_CODES["adamw"]
+
+_L1 = REGULARIZATION_CODES["l1"]
+_L2 = REGULARIZATION_CODES["l2"]
+
+_SLOPE = LEAKY_SLOPE
+_ALPHA = ELU_ALPHA
+_LOG2 = math.log(2.0)
+
+# Hyperparameter vector handed to the kernel (missing ones are 0).
+_HP = ("learning_rate", "weight_decay", "momentum", "dampening", "alpha", "eps")
+# Kernel result status -> what was non-finite (as Network._apply names it).
+STATUS = {1: "loss", 2: "gradients", 3: "parameters", 4: "optimizer state"}
+
+
+def _jit(fn):
+    """njit with an on-disk cache when some cache directory is writable, else without."""
+    try:
+        return numba.njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return numba.njit(nogil=True)(fn)
+
+
+def _helper(fn):
+    return numba.njit(nogil=True)(fn)
+
+
+# --- scalar helpers, each mirroring the NumPy expression it replaces ---------------
+
+@_helper
+def _pairwise_sum(a, start, n):
+    """np.add.reduce over a[start:start+n] in NumPy's order for n <= 128 (eight running
+    sums); longer runs keep eight running sums where NumPy splits further."""
+    if n < 8:
+        s = -0.0
+        for i in range(n):
+            s += a[start + i]
+        return s
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    i = 8
+    stop = n - n % 8
+    while i < stop:
+        k = start + i
+        r0 += a[k]
+        r1 += a[k + 1]
+        r2 += a[k + 2]
+        r3 += a[k + 3]
+        r4 += a[k + 4]
+        r5 += a[k + 5]
+        r6 += a[k + 6]
+        r7 += a[k + 7]
+        i += 8
+    s = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        s += a[start + i]
+        i += 1
+    return s
+
+
+@_helper
+def _sigmoid(z):
+    return 0.5 * (1.0 + math.tanh(0.5 * z))
+
+
+@_helper
+def _maximum0(x):
+    # np.maximum(x, 0.0): NaN propagates.
+    return x if (x >= 0.0 or x != x) else 0.0
+
+
+@_helper
+def _sign(x):
+    if x > 0.0:
+        return 1.0
+    if x < 0.0:
+        return -1.0
+    return x  # 0.0, -0.0 or NaN, as np.sign
+
+
+@_helper
+def _activate(code, z):
+    """Elementwise activation (every code but softmax)."""
+    if code == _TANH:
+        return math.tanh(z)
+    if code == _LINEAR:
+        return z
+    if code == _RELU:
+        return _maximum0(z)
+    if code == _LEAKY_RELU:
+        return z if z > 0.0 else _SLOPE * z
+    if code == _ELU:
+        return z if z > 0.0 else _ALPHA * math.expm1(min(z, 0.0) if z == z else z)
+    if code == _SIGMOID:
+        return _sigmoid(z)
+    if code == _SOFTPLUS:
+        # np.logaddexp(0.0, z)
+        if z == 0.0:
+            return _LOG2
+        if -z > 0.0:
+            return math.log1p(math.exp(z))
+        if -z <= 0.0:
+            return z + math.log1p(math.exp(-z))
+        return z  # NaN
+    if code == _SILU:
+        return z * _sigmoid(z)
+    return math.nan
+
+
+@_helper
+def _derivative(code, z, a):
+    """da/dz for an elementwise activation, as the registry's `grad(z, a)`."""
+    if code == _TANH:
+        return 1.0 - a * a
+    if code == _LINEAR:
+        return 1.0
+    if code == _RELU:
+        return 1.0 if z > 0.0 else 0.0
+    if code == _LEAKY_RELU:
+        return 1.0 if z > 0.0 else _SLOPE
+    if code == _ELU:
+        return 1.0 if z > 0.0 else a + _ALPHA
+    if code == _SIGMOID:
+        return a * (1.0 - a)
+    if code == _SOFTPLUS:
+        return _sigmoid(z)
+    if code == _SILU:
+        s = _sigmoid(z)
+        return s * (1.0 + z * (1.0 - s))
+    return math.nan
+
+
+# --- one batch ------------------------------------------------------------------
+
+@_helper
+def _forward(params, sizes, offsets, acts, Xb, start, B, Zb, Ab, units):
+    """Activations Ab and pre-activations Zb of every layer for rows start..start+B of
+    Xb; layer l's row r sits at units[l] + r * sizes[l] (layer 0: the inputs)."""
+    n0 = sizes[0]
+    for r in range(B):
+        for i in range(n0):
+            Ab[r * n0 + i] = Xb[start + r, i]
+    L = sizes.shape[0] - 1
+    for l in range(L):
+        n_in, n_out = sizes[l], sizes[l + 1]
+        w0, b0 = offsets[l, 0], offsets[l, 1]
+        a_in, z_out = units[l], units[l + 1]
+        code = acts[l]
+        for r in range(B):
+            zr = z_out + r * n_out
+            for j in range(n_out):
+                Zb[zr + j] = 0.0
+            ar = a_in + r * n_in
+            for i in range(n_in):
+                x = Ab[ar + i]
+                wi = w0 + i * n_out
+                for j in range(n_out):
+                    Zb[zr + j] += x * params[wi + j]
+            for j in range(n_out):
+                Zb[zr + j] += params[b0 + j]
+            if code == _SOFTMAX:
+                m = Zb[zr]
+                for j in range(1, n_out):
+                    v = Zb[zr + j]
+                    if v > m or v != v:
+                        m = v
+                for j in range(n_out):
+                    Ab[zr + j] = math.exp(Zb[zr + j] - m)
+                s = _pairwise_sum(Ab, zr, n_out)
+                for j in range(n_out):
+                    Ab[zr + j] = Ab[zr + j] / s
+            else:
+                for j in range(n_out):
+                    Ab[zr + j] = _activate(code, Zb[zr + j])
+
+
+@_helper
+def _output_loss(loss, out_code, hub, Zb, Ab, Tb, start, B, k, o, D, row):
+    """Per-sample loss into row[0:B] and the output delta dL/dz into D[0:B*k]."""
+    size = B * k
+    for r in range(B):
+        base = o + r * k
+        t0 = start + r
+        if loss == _CE:
+            m = Zb[base]
+            for j in range(1, k):
+                v = Zb[base + j]
+                if v > m or v != v:
+                    m = v
+            for j in range(k):
+                D[r * k + j] = math.exp(Zb[base + j] - m)
+            lse = math.log(_pairwise_sum(D, r * k, k))
+            for j in range(k):
+                D[r * k + j] = Tb[t0, j] * ((Zb[base + j] - m) - lse)
+            row[r] = -_pairwise_sum(D, r * k, k)
+            tsum = _pairwise_sum(Tb[t0], 0, k)
+            for j in range(k):
+                D[r * k + j] = (Ab[base + j] * tsum - Tb[t0, j]) / B
+            continue
+        # per-sample terms into D (scratch), summed, then the gradient dL/da into D
+        for j in range(k):
+            a, t, z = Ab[base + j], Tb[t0, j], Zb[base + j]
+            if loss == _MSE:
+                d = a - t
+                D[r * k + j] = d * d
+            elif loss == _SSE:
+                d = t - a
+                D[r * k + j] = d * d
+            elif loss == _MAE:
+                D[r * k + j] = abs(a - t)
+            elif loss == _HUBER:
+                d = abs(a - t)
+                D[r * k + j] = 0.5 * d * d if d < hub else hub * (d - 0.5 * hub)
+            elif loss == _BCE:
+                D[r * k + j] = (_maximum0(z) - t * z) + math.log1p(math.exp(-abs(z)))
+            else:  # hinge
+                D[r * k + j] = _maximum0(1.0 - t * a)
+        s = _pairwise_sum(D, r * k, k)
+        row[r] = s if loss == _SSE else s / k
+        for j in range(k):
+            a, t = Ab[base + j], Tb[t0, j]
+            if loss == _MSE:
+                g = 2.0 * (a - t) / size
+            elif loss == _SSE:
+                g = 2.0 * (a - t) / B
+            elif loss == _MAE:
+                g = _sign(a - t) / size
+            elif loss == _HUBER:
+                d = a - t
+                g = (d if d != d else min(max(d, -hub), hub)) / size  # np.clip
+            elif loss == _BCE:
+                g = (a - t) / size  # fused with the sigmoid: this is dL/dz already
+            else:
+                g = (-t if t * a < 1.0 else 0.0) / size
+            D[r * k + j] = g
+        if loss == _BCE:
+            continue
+        if out_code == _SOFTMAX:
+            for j in range(k):
+                row_tmp = D[r * k + j] * Ab[base + j]
+                Zb[base + j] = row_tmp  # z is no longer needed: reuse as scratch
+            ga = _pairwise_sum(Zb, base, k)
+            for j in range(k):
+                D[r * k + j] = Ab[base + j] * (D[r * k + j] - ga)
+        else:
+            for j in range(k):
+                D[r * k + j] = D[r * k + j] * _derivative(out_code, Zb[base + j], Ab[base + j])
+
+
+@_helper
+def _backward(params, sizes, offsets, acts, B, Zb, Ab, units, D, E, grad):
+    """Flat gradient of the data loss from the output delta in D; D and E swap roles."""
+    L = sizes.shape[0] - 1
+    for l in range(L - 1, -1, -1):
+        n_in, n_out = sizes[l], sizes[l + 1]
+        w0, b0 = offsets[l, 0], offsets[l, 1]
+        a_in = units[l]
+        for q in range(w0, b0 + n_out):
+            grad[q] = 0.0
+        for r in range(B):
+            ar = a_in + r * n_in
+            dr = r * n_out
+            for i in range(n_in):
+                x = Ab[ar + i]
+                wi = w0 + i * n_out
+                for j in range(n_out):
+                    grad[wi + j] += x * D[dr + j]
+            for j in range(n_out):
+                grad[b0 + j] += D[dr + j]
+        if l == 0:
+            break
+        code = acts[l - 1]
+        h = units[l]
+        for r in range(B):
+            dr = r * n_out
+            for i in range(n_in):
+                wi = w0 + i * n_out
+                g = 0.0
+                for j in range(n_out):
+                    g += D[dr + j] * params[wi + j]
+                q = h + r * n_in
+                E[r * n_in + i] = g * _derivative(code, Zb[q + i], Ab[q + i])
+        D, E = E, D
+
+
+@_helper
+def _finite(x):
+    return x - x == 0.0
+
+
+@_helper
+def _all_finite(v):
+    for x in v:  # noqa: SIM110 - a plain loop compiles to the tightest code in numba
+        if x - x != 0.0:
+            return False
+    return True
+
+
+@_helper
+def _propose(opt, hp, beta1, beta2, step, params, grad, s0, s1, P, S0, S1):
+    """The optimizer's update of params into P (state into S0, S1), as optimizers.py."""
+    lr, wd, mu, damp, alpha, eps = hp[0], hp[1], hp[2], hp[3], hp[4], hp[5]
+    n = params.shape[0]
+    if opt == _ADAM or opt == _ADAMW:  # noqa: SIM109 - int compares, as numba likes
+        step_size = lr / (1.0 - math.pow(beta1, step))
+        corr = math.pow(1.0 - math.pow(beta2, step), 0.5)
+        decay = 1.0 - lr * wd
+        for q in range(n):
+            p, g = params[q], grad[q]
+            if opt == _ADAMW:
+                p = p * decay
+            elif wd != 0.0:
+                g = g + wd * p
+            m = beta1 * s0[q] + (1.0 - beta1) * g
+            v = beta2 * s1[q] + (1.0 - beta2) * (g * g)
+            S0[q] = m
+            S1[q] = v
+            P[q] = p - step_size * (m / (math.sqrt(v) / corr + eps))
+        return
+    for q in range(n):
+        p, g = params[q], grad[q]
+        if wd != 0.0:
+            g = g + wd * p
+        if opt == _SGD:
+            P[q] = p - lr * g
+        elif opt == _MOMENTUM:
+            b = g if step == 1 else mu * s0[q] + (1.0 - damp) * g
+            S0[q] = b
+            P[q] = p - lr * b
+        elif opt == _NESTEROV:
+            b = g if step == 1 else mu * s0[q] + (1.0 - 0.0) * g
+            S0[q] = b
+            P[q] = p - lr * (g + mu * b)
+        else:  # rmsprop
+            v = alpha * s0[q] + (1.0 - alpha) * (g * g)
+            S0[q] = v
+            P[q] = p - lr * (g / (math.sqrt(v) + eps))
+
+
+@_jit
+def epoch_kernel(params, s0, s1, X, T, batch_size, sizes, offsets, mask, acts,
+                 loss, hub, reg, rate, opt, hp, beta1, beta2, step0):
+    """One epoch of mini-batch updates in place on params (and state s0, s1).
+
+    Returns (batches_done, sum over done batches of objective * batch rows, status):
+    status 0 when every batch was applied, else the STATUS code of the first batch
+    whose numbers were not finite; that batch is not applied.
+    """
+    n = X.shape[0]
+    Bmax = min(batch_size, n)
+    L = sizes.shape[0] - 1
+    # Each layer's (B, n_l) block of pre-activations / activations, one after another.
+    units = np.empty(L + 1, dtype=np.int64)
+    widest = 0
+    off = 0
+    for l in range(L + 1):
+        units[l] = off
+        off += Bmax * sizes[l]
+        widest = max(widest, sizes[l])
+    Zb = np.empty(off)
+    Ab = np.empty(off)
+    D = np.empty(Bmax * widest)
+    E = np.empty(Bmax * widest)
+    row = np.empty(Bmax)
+    size = params.shape[0]
+    grad = np.empty(size)
+    P = np.empty(size)
+    S0 = np.empty(s0.shape[0])
+    S1 = np.empty(s1.shape[0])
+    k = sizes[L]
+    total = 0.0
+    done = 0
+    for start in range(0, n, batch_size):
+        B = min(batch_size, n - start)
+        _forward(params, sizes, offsets, acts, X, start, B, Zb, Ab, units)
+        _output_loss(loss, acts[L - 1], hub, Zb, Ab, T, start, B, k, units[L], D, row)
+        _backward(params, sizes, offsets, acts, B, Zb, Ab, units, D, E, grad)
+        penalty = 0.0
+        if reg == _L1:
+            for q in range(size):
+                P[q] = abs(params[q] * mask[q])
+            penalty = rate * _pairwise_sum(P, 0, size)
+            for q in range(size):
+                grad[q] = grad[q] + rate * _sign(params[q] * mask[q])
+        elif reg == _L2:
+            acc = 0.0
+            for q in range(size):
+                w = params[q] * mask[q]
+                acc += w * w
+            penalty = 0.5 * rate * acc
+            for q in range(size):
+                grad[q] = grad[q] + rate * (params[q] * mask[q])
+        objective = _pairwise_sum(row, 0, B) / B + penalty
+        if not _finite(objective):
+            return done, total, 1
+        if not _all_finite(grad):
+            return done, total, 2
+        _propose(opt, hp, beta1, beta2, float(step0 + done + 1), params, grad, s0, s1,
+                 P, S0, S1)
+        if not _all_finite(P):
+            return done, total, 3
+        if not (_all_finite(S0) and _all_finite(S1)):
+            return done, total, 4
+        params[:] = P
+        s0[:] = S0
+        s1[:] = S1
+        total += objective * B
+        done += 1
+    return done, total, 0
+
+
+# --- the Python side ------------------------------------------------------------
+
+class KernelError(RuntimeError):
+    """The compiled kernel could not be built or has no code for a setting."""
+
+
+def _code(table: dict, name: str, what: str) -> int:
+    if name not in table:
+        raise KernelError(f"engine.fastpath has no kernel code for {what} {name!r}; "
+                          f"add a branch for it (see the module docstring)")
+    return table[name]
+
+
+def kernel_arguments(net) -> tuple:
+    """The kernel's settings for `net`, as (acts, loss, hub, reg, rate, opt, hp, beta1,
+    beta2) with integer codes from the registries."""
+    acts = np.array([_code(ACTIVATION_CODES, a, "activation")
+                     for a in net.layer_activation_names], dtype=np.int64)
+    loss = _code(LOSS_CODES, net.loss, "loss")
+    hub = float(net.loss_params.get("delta", LOSSES["huber"].params["delta"]))
+    reg = _code(REGULARIZATION_CODES, net.regularization["name"], "regularization")
+    opt = net.optimizer
+    code = _code(OPTIMIZER_CODES, opt.name, "optimizer")
+    hp = np.array([float(opt.hyperparameters.get(h, 0.0)) for h in _HP])
+    beta1, beta2 = (float(b) for b in opt.hyperparameters.get("betas", (0.0, 0.0)))
+    return (acts, loss, hub, reg, float(net.regularization["rate"]), code, hp, beta1, beta2)
+
+
+_EMPTY = np.zeros(0)
+
+
+def run_epoch(net, X: np.ndarray, T: np.ndarray, batch_size: int) -> tuple[int, float, int]:
+    """One epoch on checked float64 data X (n, n_in), T (n, n_out), updating
+    `net.params` in place and `net.optimizer` (fresh state arrays, step count).
+
+    Returns (batches_done, weighted objective sum, status) as `epoch_kernel`.
+    """
+    acts, loss, hub, reg, rate, code, hp, beta1, beta2 = kernel_arguments(net)
+    opt = net.optimizer
+    names = opt.spec.buffers
+    # Fresh state arrays: an earlier StepTrace may still hold the current ones.
+    state = [np.array(opt.state[b], dtype=np.float64) for b in names]
+    s0 = state[0] if names else _EMPTY
+    s1 = state[1] if len(names) > 1 else _EMPTY
+    layout = net.layout
+    try:
+        done, total, status = epoch_kernel(
+            net.params, s0, s1, np.ascontiguousarray(X), np.ascontiguousarray(T),
+            batch_size, layout.sizes, layout.offsets, layout.weight_mask, acts,
+            loss, hub, reg, rate, code, hp, beta1, beta2, opt.step)
+    except NumbaError as error:
+        raise KernelError(f"engine.fastpath: the numba kernel failed to compile: {error}") \
+            from error
+    opt.state = dict(zip(names, state, strict=True))
+    opt.step += done
+    return done, total, status
