@@ -66,7 +66,8 @@ def test_train_epoch_keeps_the_last_finite_parameters():
             for start in range(0, 40, 4):
                 twin.train_step(X_epoch[start:start + 4], Y_epoch[start:start + 4])
     assert twin.optimizer.step == net.optimizer.step
-    assert twin.params.tobytes() == net.params.tobytes()
+    # train_epoch runs the compiled kernel: equal to rounding, not bit for bit.
+    np.testing.assert_allclose(net.params, twin.params, rtol=1e-12, atol=0)
     assert Network.from_dict(net.to_dict()).params.tobytes() == net.params.tobytes()
 
 
