@@ -1,0 +1,103 @@
+// Paints the engine's quantized maps (docs/PROTOCOL.md "Heatmaps") onto canvases.
+// A byte b stands for range[0] + b / 255 * (range[1] - range[0]); the palette is
+// a colour-blind-safe diverging ramp: orange (negative), white (0), blue (positive).
+
+const STOPS = [
+  [-1.0, [179, 88, 6]],     // PuOr dark orange
+  [-0.5, [253, 184, 99]],
+  [0.0, [247, 247, 247]],
+  [0.5, [146, 197, 222]],   // RdBu light blue
+  [1.0, [5, 113, 176]],
+];
+
+/** CSS colour of a value in [-1, 1] on the same ramp (for legends and points). */
+export function colorOf(v) {
+  const [r, g, b] = rgbOf(v);
+  return `rgb(${r},${g},${b})`;
+}
+
+function rgbOf(v) {
+  const x = Math.max(-1, Math.min(1, Number.isFinite(v) ? v : 0));
+  for (let k = 1; k < STOPS.length; k++) {
+    const [x1, c1] = STOPS[k];
+    if (x <= x1) {
+      const [x0, c0] = STOPS[k - 1];
+      const t = (x - x0) / (x1 - x0);
+      return c0.map((c, i) => Math.round(c + t * (c1[i] - c)));
+    }
+  }
+  return STOPS[STOPS.length - 1][1];
+}
+
+// One 32-bit RGBA entry per (range, byte) is cached: a frame paints many maps
+// with the same range, so the colour of each byte is looked up, not recomputed.
+const lutCache = new Map();
+const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+function lutFor(range) {
+  const key = `${range[0]},${range[1]}`;
+  let lut = lutCache.get(key);
+  if (lut) return lut;
+  lut = new Uint32Array(256);
+  // Symmetric ranges put 0 at white; otherwise the ends of the range are the ends of the ramp.
+  const lo = range[0], hi = range[1];
+  const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
+  const symmetric = lo < 0 && hi > 0;
+  for (let b = 0; b < 256; b++) {
+    const v = lo + (b / 255) * (hi - lo);
+    const u = symmetric ? v / m : (2 * (v - lo)) / (hi - lo || 1) - 1;
+    const [r, g, bl] = rgbOf(u);
+    lut[b] = LITTLE ? (255 << 24) | (bl << 16) | (g << 8) | r : (r << 24) | (g << 16) | (bl << 8) | 255;
+  }
+  if (lutCache.size > 64) lutCache.clear();
+  lutCache.set(key, lut);
+  return lut;
+}
+
+/** Decode a base64 string to bytes (once per frame; slice maps out with `offset`). */
+export function decodeBase64(data) {
+  if (data instanceof Uint8Array) return data;
+  const s = atob(data);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/**
+ * Paint one size x size map onto `canvas` (resized to size x size if needed).
+ * `data` is base64 or the already-decoded bytes; `index` picks the map when
+ * `data` holds several (nodes x size x size). Row 0 is the top (largest x2).
+ * `alpha` (optional, base64 or bytes) scales each pixel's opacity (0..255),
+ * as the boundary's `confidence` does.
+ */
+export function paintHeatmap(canvas, { data, size, range = [-1, 1], index = 0, alpha = null }) {
+  const bytes = decodeBase64(data);
+  if (canvas.width !== size) canvas.width = size;
+  if (canvas.height !== size) canvas.height = size;
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(size, size);
+  const px = new Uint32Array(img.data.buffer);
+  const lut = lutFor(range);
+  const off = index * size * size;
+  for (let k = 0; k < size * size; k++) px[k] = lut[bytes[off + k]];
+  if (alpha) {
+    const a = decodeBase64(alpha);
+    for (let k = 0; k < size * size; k++) img.data[4 * k + 3] = a[off + k];
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+/** Paint a class map (`boundary.kind == "classes"`): byte = class index, one colour each. */
+export function paintClasses(canvas, { data, size, colors, confidence = null }) {
+  const bytes = decodeBase64(data);
+  if (canvas.width !== size) canvas.width = size;
+  if (canvas.height !== size) canvas.height = size;
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(size, size);
+  const conf = confidence ? decodeBase64(confidence) : null;
+  for (let k = 0; k < size * size; k++) {
+    const [r, g, b] = colors[bytes[k] % colors.length];
+    img.data.set([r, g, b, conf ? conf[k] : 255], 4 * k);
+  }
+  ctx.putImageData(img, 0, 0);
+}

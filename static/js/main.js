@@ -1,0 +1,376 @@
+// The page's controller: opens the session's stream, draws the network from its
+// snapshots and frames, wires the weight and bias sliders and the step panel,
+// then loads the playground's own module (static/js/playground.js) if it exists.
+
+import { Connection } from "./connection.js";
+import { NetworkView } from "./network_view.js";
+import { StepController, renderEquations } from "./animation.js";
+import { fmt, neuronName, forwardEquationFromFrame } from "./equations.js";
+
+const sessionId = document.body.dataset.sessionId;
+const connection = new Connection(sessionId);
+const root = document.getElementById("network-view");
+const svg = root.querySelector(".nv-svg");
+const popover = root.querySelector(".nv-popover");
+const stepRoot = document.getElementById("step-panel");
+const paramsBox = stepRoot.querySelector('[data-role="params"]');
+const eqBox = stepRoot.querySelector('[data-role="equations"]');
+
+const state = { model: null, features: [], preprocessing: "none", dataset: null, frame: null, selection: null, opener: null };
+
+const view = new NetworkView(svg, { onPick: (sel, ev) => pick(sel, ev) });
+const steps = new StepController(stepRoot, { connection, view, context: () => context() });
+steps.onIdle = () => showSelectionEquations();
+steps.onLive = (f) => f && refreshLive(f);
+
+// ---- model structure ---------------------------------------------------------------
+
+function sizesOf(frame) {
+  const W = frame.weights;
+  return [W[0].length, ...W.map((m) => m[0].length)];
+}
+
+function activationsOf(model, n) {
+  if (!model) return [];
+  const hidden = Array.from({ length: n - 2 }, (_, k) => (model.layer_activations && model.layer_activations[k]) || model.activation);
+  return [...hidden, model.output_activation];
+}
+
+function name(l, j) {
+  return neuronName(l, j, { nLayers: view.sizes ? view.sizes.length : 0, features: state.features });
+}
+
+function context() {
+  const f = steps.before || state.frame;
+  return {
+    features: state.features,
+    preprocessing: state.preprocessing,
+    point: f && f.sample ? f.sample.point : null,
+    name: (l, j) => name(l, j),
+  };
+}
+
+function setStructure(frame) {
+  const sizes = sizesOf(frame);
+  view.setModel({ sizes, features: state.features, activations: activationsOf(state.model, sizes.length) });
+}
+
+// ---- frames ------------------------------------------------------------------------
+
+function applyFrame(frame) {
+  state.frame = frame;
+  if (!frame.weights) return;
+  setStructure(frame);
+  view.applyFrame(frame);
+  refreshLive(frame);
+}
+
+function refreshLive(frame) {
+  state.frame = frame;
+  readout(frame);
+  refreshSliders(frame);
+  if (!steps.stepper.trace || !steps.active) {
+    if (!steps.stepper.trace) showSelectionEquations();
+  }
+}
+
+function put(key, text, value) {
+  const e = root.querySelector(`[data-readout="${key}"]`);
+  if (!e) return;
+  e.textContent = text;
+  e.dataset.value = value === undefined ? "" : JSON.stringify(value);
+}
+
+function vec(v) {
+  return v ? `(${v.map(fmt).join(", ")})` : "–";
+}
+
+function readout(frame) {
+  const s = frame.sample;
+  if (s) {
+    put("sample", `${s.split} #${s.index} at ${vec(s.point)}`, s.point);
+    put("target", vec(s.target), s.target);
+    const out = s.a[s.a.length - 1];
+    put("prediction", vec(out), out);
+    put("sample-loss", fmt(s.loss), s.loss);
+  }
+  if (frame.loss) {
+    put("train-loss", fmt(frame.loss.train), frame.loss.train);
+    put("test-loss", fmt(frame.loss.test), frame.loss.test);
+  }
+}
+
+connection.on("snapshot", (msg) => {
+  state.model = msg.session.model;
+  state.features = msg.session.dataset.features || [];
+  state.preprocessing = msg.session.dataset.preprocessing || "none";
+  state.dataset = msg.dataset;
+  steps.reset();
+  if (state.selection && !validSelection(state.selection, sizesOf(msg.frame))) select(null);
+  closePopover();
+  applyFrame(msg.frame);
+});
+
+connection.on("frame", (frame) => {
+  if (steps.frame(frame)) return;
+  applyFrame(frame);
+});
+
+connection.on("trace", (msg) => {
+  closePopover();
+  steps.load(msg.trace);
+});
+
+connection.on("error", (msg) => {
+  const c = stepRoot.querySelector('[data-role="caption"]');
+  c.textContent = `Not done: ${msg.field ? msg.field + ": " : ""}${msg.message}`;
+});
+
+// ---- selection, sliders ------------------------------------------------------------
+
+function validSelection(sel, sizes) {
+  if (sel.kind === "weight") return sel.layer + 1 < sizes.length && sel.from < sizes[sel.layer] && sel.to < sizes[sel.layer + 1];
+  if (sel.kind === "bias") return sel.layer + 1 < sizes.length && sel.neuron < sizes[sel.layer + 1];
+  return sel.layer < sizes.length && sel.neuron < sizes[sel.layer];
+}
+
+function select(sel) {
+  state.selection = sel;
+  view.select(sel);
+  steps.setSelection(sel);
+  renderParams();
+  if (!steps.stepper.trace) showSelectionEquations();
+}
+
+function pick(sel, ev) {
+  select(sel);
+  openPopover(sel, ev);
+}
+
+function weightLabel(l, i, j) {
+  return `weight from ${name(l, i)} to ${name(l + 1, j)}`;
+}
+
+function biasLabel(l, j) {
+  return `bias of ${name(l + 1, j)}`;
+}
+
+function paramValue(frame, p) {
+  return p.kind === "weight" ? frame.weights[p.layer][p.from][p.to] : frame.biases[p.layer][p.neuron];
+}
+
+function gradientOf(frame, p) {
+  const g = frame.gradients;
+  if (!g || !g.weights) return null;
+  return p.kind === "weight" ? g.weights[p.layer][p.from][p.to] : g.biases[p.layer][p.neuron];
+}
+
+/** Which way lowers the loss, from the engine's gradient (its sign only). */
+function hint(g, source) {
+  if (g === null || g === undefined) return "";
+  const where = source === "last_step" ? "last step" : "now";
+  const d = `∂L/∂ = ${fmt(g)} (${where})`;
+  if (g < 0) return `▲ raise it to lower the loss · ${d}`;
+  if (g > 0) return `▼ lower it to lower the loss · ${d}`;
+  return `no effect on the loss · ${d}`;
+}
+
+/** One labelled slider for a weight or a bias (the test hooks are its data-* attributes). */
+function slider(p) {
+  const frame = state.frame;
+  const value = paramValue(frame, p);
+  const wrap = document.createElement("div");
+  wrap.className = "nv-slider";
+  const label = p.kind === "weight" ? weightLabel(p.layer, p.from, p.to) : biasLabel(p.layer, p.neuron);
+  const short = p.kind === "weight" ? `${name(p.layer, p.from)} → ${name(p.layer + 1, p.to)}` : `bias`;
+  const input = document.createElement("input");
+  input.type = "range";
+  const lim = Math.max(5, Math.ceil(Math.abs(value)));
+  input.min = String(-lim);
+  input.max = String(lim);
+  input.step = "0.01";
+  input.value = String(value);
+  input.dataset.layer = String(p.layer);
+  if (p.kind === "weight") {
+    input.dataset.from = String(p.from);
+    input.dataset.to = String(p.to);
+  } else {
+    input.dataset.neuron = String(p.neuron);
+  }
+  input.dataset.kind = p.kind;
+  input.setAttribute("aria-label", label);
+  const head = document.createElement("span");
+  head.className = "nv-slider-name";
+  head.textContent = short;
+  const out = document.createElement("output");
+  out.className = "nv-slider-value";
+  out.textContent = fmt(value);
+  const h = document.createElement("span");
+  h.className = "nv-gradient";
+  h.dataset.role = "gradient";
+  const g = gradientOf(frame, p);
+  h.textContent = hint(g, frame.gradients && frame.gradients.source);
+  h.dataset.sign = g === null ? "" : String(Math.sign(g));
+  input.addEventListener("input", () => {
+    const v = Number(input.value);
+    out.textContent = fmt(v);
+    input.setAttribute("aria-valuetext", fmt(v));
+    steps.reset();
+    if (p.kind === "weight") connection.send({ type: "set_weight", layer: p.layer, from: p.from, to: p.to, value: v });
+    else connection.send({ type: "set_bias", layer: p.layer, neuron: p.neuron, value: v });
+    // the twin slider (popover / panel) follows at once; the frame brings the rest
+    for (const other of document.querySelectorAll(selectorOf(p))) if (other !== input) other.value = input.value;
+  });
+  wrap.append(head, input, out, h);
+  wrap.param = p;
+  return wrap;
+}
+
+function selectorOf(p) {
+  return p.kind === "weight"
+    ? `input[data-kind="weight"][data-layer="${p.layer}"][data-from="${p.from}"][data-to="${p.to}"]`
+    : `input[data-kind="bias"][data-layer="${p.layer}"][data-neuron="${p.neuron}"]`;
+}
+
+function refreshSliders(frame) {
+  for (const wrap of document.querySelectorAll(".nv-slider")) {
+    const p = wrap.param;
+    if (!p || !validSelection(p.kind === "weight" ? p : { ...p }, sizesOf(frame))) continue;
+    const input = wrap.querySelector("input");
+    const v = paramValue(frame, p);
+    if (v === undefined) continue;
+    // Never move a slider under the user's hand: the frame may be older than its position.
+    if (document.activeElement !== input) {
+      input.value = String(v);
+      wrap.querySelector("output").textContent = fmt(v);
+    }
+    const g = gradientOf(frame, p);
+    const h = wrap.querySelector('[data-role="gradient"]');
+    h.textContent = hint(g, frame.gradients && frame.gradients.source);
+    h.dataset.sign = g === null ? "" : String(Math.sign(g));
+  }
+}
+
+/** The parameters of a selection: a neuron's incoming weights and bias (an input's outgoing weights). */
+function paramsOf(sel) {
+  const sizes = view.sizes;
+  if (!sel || !sizes) return [];
+  if (sel.kind === "weight") return [sel];
+  const l = sel.kind === "bias" ? sel.layer + 1 : sel.layer;
+  const j = sel.neuron;
+  if (l === 0) return Array.from({ length: sizes[1] }, (_, k) => ({ kind: "weight", layer: 0, from: j, to: k }));
+  const ps = Array.from({ length: sizes[l - 1] }, (_, i) => ({ kind: "weight", layer: l - 1, from: i, to: j }));
+  ps.push({ kind: "bias", layer: l - 1, neuron: j });
+  return ps;
+}
+
+function renderParams() {
+  paramsBox.replaceChildren();
+  const sel = state.selection;
+  if (!sel || !state.frame) return;
+  const h = document.createElement("div");
+  h.className = "sp-params-title";
+  const l = sel.kind === "bias" ? sel.layer + 1 : sel.kind === "weight" ? sel.layer + 1 : sel.layer;
+  const j = sel.kind === "weight" ? sel.to : sel.neuron;
+  h.textContent = sel.kind === "weight" ? weightLabel(sel.layer, sel.from, sel.to) : `${name(l, j)}: ${l === 0 ? "outgoing weights" : "incoming weights and bias"}`;
+  paramsBox.appendChild(h);
+  const ps = sel.kind === "weight" ? paramsOf({ kind: "neuron", layer: sel.layer + 1, neuron: sel.to }) : paramsOf(sel);
+  for (const p of ps.slice(0, 65)) paramsBox.appendChild(slider(p));
+}
+
+function openPopover(sel, ev) {
+  const ps = sel.kind === "neuron" ? paramsOf(sel).filter((p) => p.kind === "bias") : [sel];
+  const body = popover.querySelector(".nv-pop-body");
+  body.replaceChildren();
+  const l = sel.kind === "neuron" ? sel.layer : sel.layer + 1;
+  popover.querySelector(".nv-pop-title").textContent = sel.kind === "weight"
+    ? weightLabel(sel.layer, sel.from, sel.to)
+    : sel.kind === "bias" ? biasLabel(sel.layer, sel.neuron) : name(l, sel.neuron);
+  if (!ps.length) {
+    const p = document.createElement("p");
+    p.textContent = "An input has no parameters of its own: its outgoing weights are listed below the network.";
+    body.appendChild(p);
+  }
+  for (const p of ps) body.appendChild(slider(p));
+  popover.hidden = false;
+  const stage = popover.parentElement.getBoundingClientRect();
+  const pt = view.clientPoint(sel);
+  const w = popover.offsetWidth, hgt = popover.offsetHeight;
+  const x = Math.max(4, Math.min(stage.width - w - 4, pt.x - stage.left - w / 2));
+  const y = Math.max(4, Math.min(stage.height - hgt - 4, pt.y - stage.top + 10));
+  popover.style.left = `${x}px`;
+  popover.style.top = `${y}px`;
+  state.opener = ev && ev.target ? ev.target.closest("[data-pick]") : null;
+  const keyboard = ev && (ev.type === "keydown" || ev.detail === 0);
+  if (keyboard) (body.querySelector("input") || popover.querySelector("button")).focus();
+}
+
+function closePopover() {
+  if (popover.hidden) return;
+  const hadFocus = popover.contains(document.activeElement);
+  popover.hidden = true;
+  popover.querySelector(".nv-pop-body").replaceChildren();
+  if (state.opener && hadFocus) state.opener.focus();
+}
+
+popover.querySelector('[data-action="close-slider"]').addEventListener("click", closePopover);
+document.addEventListener("keydown", (ev) => {
+  if (ev.key === "Escape") closePopover();
+});
+document.addEventListener("pointerdown", (ev) => {
+  if (!popover.hidden && !popover.contains(ev.target) && !ev.target.closest?.("[data-pick]")) closePopover();
+});
+
+// ---- equations when no step is on screen -------------------------------------------
+
+function showSelectionEquations() {
+  const sel = state.selection, frame = state.frame;
+  if (!frame || !view.sizes) return;
+  const groups = [];
+  if (sel && sel.kind === "neuron" && sel.layer > 0) {
+    const act = activationsOf(state.model, view.sizes.length)[sel.layer - 1];
+    const eq = forwardEquationFromFrame(frame, sel.layer, sel.neuron, act);
+    if (eq) groups.push({ ...eq, title: `forward: ${name(sel.layer, sel.neuron)} (selected sample)` });
+  }
+  for (const p of sel ? paramsOf(sel).slice(0, 8) : []) {
+    const g = gradientOf(frame, p);
+    const lab = p.kind === "weight" ? `${name(p.layer, p.from)} → ${name(p.layer + 1, p.to)}` : biasLabel(p.layer, p.neuron);
+    const sym = p.kind === "weight" ? "w" : "b";
+    const lines = [{ label: "value", text: `${sym} = ${fmt(paramValue(frame, p))}` }];
+    if (g !== null) lines.push({ label: "gradient", text: `∂L/∂${sym} = ${fmt(g)} (${frame.gradients.source === "last_step" ? "of the last step" : "on the current batch"})` });
+    groups.push({ title: lab, lines });
+  }
+  if (!groups.length) {
+    const s = frame.sample;
+    if (s) groups.push({
+      title: "selected sample",
+      lines: [
+        { label: "inputs", text: `(${state.features.join(", ")}) = ${vec(s.a[0])}` },
+        { label: "prediction", text: `y = ${vec(s.a[s.a.length - 1])}, target t = ${vec(s.target)}` },
+        { label: "loss", text: `L = ${fmt(s.loss)}` },
+      ],
+    });
+  }
+  renderEquations(eqBox, groups);
+}
+
+// ---- the worked example button (htmx posts it; the socket brings the snapshot) ----------
+
+stepRoot.querySelector('[data-action="worked-example"]')?.addEventListener("htmx:afterRequest", (ev) => {
+  const c = stepRoot.querySelector('[data-role="caption"]');
+  c.textContent = ev.detail.successful
+    ? "Worked example loaded (the seed document's network): x = (0.5, −1), target (1, 0), two ReLU hidden neurons, two linear outputs, squared-error loss, SGD with learning rate 0.1. Press “Step one sample” to follow one training step."
+    : "The worked example could not be loaded.";
+});
+
+// ---- the playground (its own module, loaded when present) -------------------------------
+
+import("./playground.js")
+  .then((m) => m.initPlayground({ connection, root: document, sessionId }))
+  .catch((err) => {
+    if (!/Failed to fetch|Cannot find module|404|Importing a module script failed/i.test(String(err && err.message))) {
+      console.warn("nnplay: the playground module did not start", err);
+    }
+  });
+
+window.nnplay = { connection, view, steps, state };

@@ -1,0 +1,360 @@
+// Renders the network as SVG: neurons in columns with their value and heatmap,
+// edges coloured by sign and as thick as their magnitude, bias markers. It turns
+// frames (and, during the step animation, trace overlays) into DOM; it never
+// fetches or sends anything: clicks are reported through `onPick`.
+
+import { paintHeatmap, decodeBase64 } from "./heatmap.js";
+import { fmt, neuronName } from "./equations.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+const XHTML = "http://www.w3.org/1999/xhtml";
+const S = 36;            // neuron square (the heatmap), viewBox units
+const PITCH = S + 26;    // vertical distance between neurons (value label below each)
+const TOP = 34;          // room for the column titles
+const LEFT = 70;         // room for the feature names
+
+function el(name, attrs = {}, parent = null) {
+  const e = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (parent) parent.appendChild(e);
+  return e;
+}
+
+/** Edge stroke width for a weight: thin at 0, capped so 64-wide layers stay legible. */
+export function edgeWidth(w) {
+  return 0.6 + Math.min(Math.abs(w), 4) * 1.4;
+}
+
+/** Geometry only: neuron centres and the viewBox for layer sizes `sizes`. */
+export function layout(sizes) {
+  const cols = sizes.length;
+  const colW = cols <= 5 ? 170 : cols <= 7 ? 135 : 112;
+  const tallest = Math.max(...sizes);
+  const height = TOP + tallest * PITCH + 10;
+  const width = LEFT + (cols - 1) * colW + S / 2 + 60;
+  const pos = sizes.map((n, l) => {
+    const x = LEFT + S / 2 + l * colW;
+    const y0 = TOP + (tallest - n) * PITCH / 2 + PITCH / 2 - 6;
+    return Array.from({ length: n }, (_, j) => ({ x, y: y0 + j * PITCH }));
+  });
+  return { pos, width, height, colW };
+}
+
+function bezier(a, b) {
+  const x0 = a.x + S / 2, x1 = b.x - S / 2, mx = (x0 + x1) / 2;
+  return { d: `M${x0},${a.y} C${mx},${a.y} ${mx},${b.y} ${x1},${b.y}`, x0, x1, y0: a.y, y1: b.y };
+}
+
+/** Point at parameter t of the edge curve (used to place edge labels near the source). */
+function along(c, t) {
+  const u = 1 - t;
+  const x = u * u * u * c.x0 + 3 * u * u * t * ((c.x0 + c.x1) / 2) + 3 * u * t * t * ((c.x0 + c.x1) / 2) + t * t * t * c.x1;
+  const y = (u * u * u + 3 * u * u * t) * c.y0 + (3 * u * t * t + t * t * t) * c.y1;
+  return { x, y };
+}
+
+export class NetworkView {
+  /** `svg`: the <svg> element to draw in; `onPick({kind, layer, ...}, event)`: a click on a part. */
+  constructor(svg, { onPick = () => {} } = {}) {
+    this.svg = svg;
+    this.onPick = onPick;
+    this.sizes = null;
+    this.frame = null;
+    this.selection = null;
+    this.heatIndex = new Map();
+    this.heatKey = "";
+    svg.addEventListener("click", (ev) => this.handleClick(ev));
+    svg.addEventListener("keydown", (ev) => {
+      if ((ev.key === "Enter" || ev.key === " ") && ev.target.closest("[data-pick]")) {
+        ev.preventDefault();
+        ev.stopPropagation();
+        this.handleClick(ev);
+      }
+    });
+  }
+
+  /** Build the drawing for layer sizes and names; a no-op if nothing changed. */
+  setModel({ sizes, features = [], activations = [] }) {
+    const key = JSON.stringify([sizes, features, activations]);
+    if (key === this.modelKey) return;
+    this.modelKey = key;
+    this.sizes = sizes;
+    this.features = features;
+    this.activations = activations;
+    this.geo = layout(sizes);
+    this.build();
+    this.frame = null;  // the caller applies a frame of the new shape next
+  }
+
+  name(l, j) {
+    return neuronName(l, j, { nLayers: this.sizes.length, features: this.features });
+  }
+
+  build() {
+    const { pos, width, height } = this.geo;
+    const svg = this.svg;
+    svg.replaceChildren();
+    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    svg.dataset.layers = String(this.sizes.length);
+    const titles = el("g", { class: "nv-titles" }, svg);
+    const edgeG = el("g", { class: "nv-edges" }, svg);
+    const hitG = el("g", { class: "nv-hits" }, svg);
+    this.labelG = el("g", { class: "nv-labels" }, svg);
+    this.dotG = el("g", { class: "nv-dots" }, svg);
+    const nodeG = el("g", { class: "nv-nodes" }, svg);
+    this.edges = [];
+    this.curves = [];
+    for (let l = 0; l + 1 < this.sizes.length; l++) {
+      const rows = [], crows = [];
+      for (let i = 0; i < this.sizes[l]; i++) {
+        const row = [], crow = [];
+        for (let j = 0; j < this.sizes[l + 1]; j++) {
+          const c = bezier(pos[l][i], pos[l + 1][j]);
+          const id = `nv-e-${l}-${i}-${j}`;
+          const p = el("path", { id, d: c.d, class: "nv-edge", "data-layer": l, "data-from": i, "data-to": j }, edgeG);
+          el("path", {
+            d: c.d, class: "nv-hit", "data-pick": "edge", "data-layer": l, "data-from": i, "data-to": j,
+          }, hitG).appendChild(this.title(`weight from ${this.name(l, i)} to ${this.name(l + 1, j)}`));
+          row.push(p);
+          crow.push(c);
+        }
+        rows.push(row);
+        crows.push(crow);
+      }
+      this.edges.push(rows);
+      this.curves.push(crows);
+    }
+    this.values = [];
+    this.canvases = [];
+    this.nodes = [];
+    this.biasMarks = [];
+    pos.forEach((col, l) => {
+      const title = l === 0 ? "input" : l === this.sizes.length - 1 ? "output" : `hidden ${l}`;
+      const act = l > 0 ? this.activations[l - 1] : "";
+      const t = el("text", { x: col[0].x, y: 14, class: "nv-col-title" }, titles);
+      t.textContent = title;
+      if (act) {
+        const a = el("text", { x: col[0].x, y: 27, class: "nv-col-act" }, titles);
+        a.textContent = act;
+      }
+      const vals = [], cans = [], nodes = [], marks = [];
+      col.forEach((p, j) => {
+        const g = el("g", {
+          class: "nv-node", transform: `translate(${p.x - S / 2},${p.y - S / 2})`,
+          "data-pick": "neuron", "data-layer": l, "data-neuron": j, tabindex: "0", role: "button",
+          "aria-label": `${this.name(l, j)}: show its parameters`,
+        }, nodeG);
+        const fo = el("foreignObject", { width: S, height: S }, g);
+        const canvas = document.createElementNS(XHTML, "canvas");
+        canvas.width = 1;
+        canvas.height = 1;
+        canvas.className = "nv-heat";
+        fo.appendChild(canvas);
+        el("rect", { width: S, height: S, class: "nv-box", rx: 2 }, g);
+        const v = el("text", { x: S / 2, y: S + 13, class: "nv-value", "data-layer": l, "data-neuron": j }, g);
+        v.textContent = "";
+        if (l === 0) {
+          const n = el("text", { x: -6, y: S / 2 + 4, class: "nv-feature" }, g);
+          n.textContent = this.features[j] || `x${j + 1}`;
+        } else {
+          const m = el("circle", {
+            cx: -3, cy: S + 1, r: 3, class: "nv-bias", "data-pick": "bias", "data-layer": l - 1, "data-neuron": j,
+          }, g);
+          m.appendChild(this.title(`bias of ${this.name(l, j)}`));
+          marks.push(m);
+        }
+        vals.push(v);
+        cans.push(canvas);
+        nodes.push(g);
+      });
+      this.values.push(vals);
+      this.canvases.push(cans);
+      this.nodes.push(nodes);
+      this.biasMarks.push(marks);
+    });
+    this.markSelection();
+  }
+
+  title(text) {
+    const t = document.createElementNS(SVG, "title");
+    t.textContent = text;
+    return t;
+  }
+
+  handleClick(ev) {
+    const target = ev.target.closest("[data-pick]");
+    if (!target) return;
+    const d = target.dataset;
+    const l = Number(d.layer);
+    if (d.pick === "edge") this.onPick({ kind: "weight", layer: l, from: Number(d.from), to: Number(d.to) }, ev);
+    else if (d.pick === "bias") this.onPick({ kind: "bias", layer: l, neuron: Number(d.neuron) }, ev);
+    else this.onPick({ kind: "neuron", layer: l, neuron: Number(d.neuron) }, ev);
+  }
+
+  /** Apply a frame (docs/PROTOCOL.md "Frames"): weights, biases, the sample's values, heatmaps. */
+  applyFrame(frame) {
+    this.frame = frame;
+    if (!this.sizes) return;
+    this.paintWeights(frame.weights, frame.biases);
+    const smp = frame.sample;
+    if (smp && smp.a) {
+      for (let l = 0; l < this.values.length; l++) {
+        const row = smp.a[l] || [];
+        const vals = this.values[l];
+        for (let j = 0; j < vals.length; j++) this.setValue(vals[j], row[j]);
+      }
+    }
+    if (frame.heatmaps) this.paintHeatmaps(frame.heatmaps);
+  }
+
+  setValue(node, x, prefix = "") {
+    const text = x === undefined ? "" : prefix + fmt(x);
+    if (node.textContent !== text) node.textContent = text;
+    node.dataset.value = x === undefined ? "" : String(x);
+  }
+
+  paintWeights(W, B) {
+    if (!W) return;
+    for (let l = 0; l < this.edges.length; l++) {
+      const rows = this.edges[l], Wl = W[l];
+      if (!Wl || Wl.length !== rows.length) continue;
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i], Wi = Wl[i];
+        for (let j = 0; j < row.length; j++) {
+          const w = Wi[j], p = row[j];
+          p.setAttribute("stroke-width", edgeWidth(w).toFixed(2));
+          const pos = w >= 0;
+          if (p.nvPos !== pos) {
+            p.nvPos = pos;
+            p.classList.toggle("pos", pos);
+            p.classList.toggle("neg", !pos);
+          }
+          p.dataset.value = String(w);
+        }
+      }
+    }
+    if (!B) return;
+    for (let l = 1; l < this.biasMarks.length; l++) {
+      const marks = this.biasMarks[l], b = B[l - 1];
+      for (let j = 0; j < marks.length; j++) {
+        marks[j].setAttribute("r", (2 + Math.min(Math.abs(b[j]), 4) * 1.2).toFixed(2));
+        marks[j].classList.toggle("pos", b[j] >= 0);
+        marks[j].classList.toggle("neg", b[j] < 0);
+        marks[j].dataset.value = String(b[j]);
+      }
+    }
+  }
+
+  paintHeatmaps(h) {
+    const key = `${h.size}:${h.nodes.length}:${this.modelKey}`;
+    if (key !== this.heatKey) {
+      this.heatKey = key;
+      this.heatIndex = new Map(h.nodes.map(([l, j], k) => [`${l},${j}`, k]));
+    }
+    const bytes = decodeBase64(h.data);
+    for (let l = 0; l < this.canvases.length; l++) {
+      const cans = this.canvases[l];
+      for (let j = 0; j < cans.length; j++) {
+        const k = this.heatIndex.get(`${l},${j}`);
+        if (k !== undefined) paintHeatmap(cans[j], { data: bytes, size: h.size, range: h.range, index: k });
+      }
+    }
+  }
+
+  /** Highlight a picked part (or nothing); the equation panel and sliders follow it elsewhere. */
+  select(sel) {
+    this.selection = sel;
+    this.markSelection();
+  }
+
+  markSelection() {
+    if (!this.sizes) return;
+    this.svg.querySelectorAll(".selected").forEach((e) => e.classList.remove("selected"));
+    const s = this.selection;
+    if (!s) return;
+    if (s.kind === "weight") this.edges[s.layer]?.[s.from]?.[s.to]?.classList.add("selected");
+    else if (s.kind === "bias") this.nodes[s.layer + 1]?.[s.neuron]?.classList.add("selected");
+    else this.nodes[s.layer]?.[s.neuron]?.classList.add("selected");
+  }
+
+  /** Where a part is on screen (for placing its slider), in client pixels. */
+  clientPoint(sel) {
+    const { pos } = this.geo;
+    let p;
+    if (sel.kind === "weight") p = along(this.curves[sel.layer][sel.from][sel.to], 0.5);
+    else if (sel.kind === "bias") p = pos[sel.layer + 1][sel.neuron];
+    else p = pos[sel.layer][sel.neuron];
+    const pt = this.svg.createSVGPoint();
+    pt.x = p.x;
+    pt.y = p.y + (sel.kind === "weight" ? 0 : S / 2);
+    const m = this.svg.getScreenCTM();
+    return m ? pt.matrixTransform(m) : { x: 0, y: 0 };
+  }
+
+  // ---- the step animation's overlay -------------------------------------
+
+  /**
+   * Show one step of the animation (animation.js): `view` says which neurons are lit
+   * and what their labels read, which edges are active, and which edge labels to draw.
+   * `view` = {values: [[{text, value}|null]], lit: Set("l,j"), edges: [{l,i,j,text}],
+   * activeEdges: Set("l,i,j"), dots: [l] (edges into layer l carry travelling dots)}.
+   */
+  showOverlay(view) {
+    this.svg.classList.add("animating");
+    this.labelG.replaceChildren();
+    this.dotG.replaceChildren();
+    for (let l = 0; l < this.values.length; l++) {
+      for (let j = 0; j < this.values[l].length; j++) {
+        const v = view.values[l]?.[j];
+        const node = this.nodes[l][j];
+        node.classList.toggle("dim", !view.lit.has(`${l},${j}`));
+        node.classList.toggle("active", view.activeNodes.has(`${l},${j}`));
+        if (v) this.setValue(this.values[l][j], v.value, v.prefix || "");
+        else this.setValue(this.values[l][j], undefined);
+      }
+    }
+    for (let l = 0; l < this.edges.length; l++) {
+      for (let i = 0; i < this.edges[l].length; i++) {
+        for (let j = 0; j < this.edges[l][i].length; j++) {
+          this.edges[l][i][j].classList.toggle("active", view.activeEdges.has(`${l},${i},${j}`));
+        }
+      }
+    }
+    for (const lab of view.edgeLabels) {
+      const c = this.curves[lab.l][lab.i][lab.j];
+      const p = along(c, 0.3);
+      const t = el("text", { x: p.x, y: p.y - 3, class: "nv-edge-label" }, this.labelG);
+      t.textContent = lab.text;
+    }
+    for (const note of view.notes || []) {
+      const p = this.geo.pos[note.l][note.j];
+      const t = el("text", { x: p.x + S / 2 + 6, y: p.y + 4, class: "nv-note" }, this.labelG);
+      t.textContent = note.text;
+    }
+    if (view.dotsInto !== null && view.dotsInto !== undefined) this.travel(view.dotsInto, view.duration || 800);
+  }
+
+  /** Dots travel along every edge into layer l (SVG animateMotion on the edge's own path). */
+  travel(l, ms) {
+    const rows = this.edges[l - 1];
+    if (!rows) return;
+    let count = 0;
+    for (let i = 0; i < rows.length; i++) {
+      for (let j = 0; j < rows[i].length; j++) {
+        if (++count > 300) return;
+        const dot = el("circle", { r: 3.2, class: "nv-dot" }, this.dotG);
+        const anim = el("animateMotion", { dur: `${ms}ms`, fill: "freeze", begin: "indefinite" }, dot);
+        el("mpath", { href: `#nv-e-${l - 1}-${i}-${j}` }, anim);
+        anim.beginElement?.();
+      }
+    }
+  }
+
+  clearOverlay() {
+    this.svg.classList.remove("animating");
+    this.labelG?.replaceChildren();
+    this.dotG?.replaceChildren();
+    this.svg.querySelectorAll(".dim, .active").forEach((e) => e.classList.remove("dim", "active"));
+    if (this.frame) this.applyFrame(this.frame);
+  }
+}

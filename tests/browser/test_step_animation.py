@@ -1,0 +1,82 @@
+"""The step-by-step animation of one training step (issue 4, item 3)."""
+
+from __future__ import annotations
+
+from tests.browser.conftest import load, shot
+
+PHASES = ["sample", "forward", "loss", "backward", "update", "evaluate"]
+
+
+def phase(page) -> str:
+    return page.get_attribute("#step-panel", "data-current-phase")
+
+
+def start_paused(page):
+    """Ask for one traced sample step; pause the animation on its first step."""
+    page.click('[data-action="step-sample"]')
+    page.wait_for_function("() => document.querySelector('#step-panel').dataset.currentPhase")
+    if page.get_attribute("#step-panel", "data-playing") == "true":
+        page.click('[data-action="anim-toggle"]')
+    page.click('button[data-phase="sample"]')
+    page.wait_for_function(
+        "() => document.querySelector('#step-panel').dataset.stepIndex === '0'")
+
+
+def test_every_phase_in_order_ending_with_the_apis_weights(page, server, api):
+    sid = load(page, server)
+    start_paused(page)
+    seen = [phase(page)]
+    shot(page, "phase-a-sample-1280x800")
+    while phase(page) != "evaluate":
+        index = page.get_attribute("#step-panel", "data-step-index")
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(
+            "i => document.querySelector('#step-panel').dataset.stepIndex !== i", arg=index)
+        p = phase(page)
+        if p != seen[-1]:
+            seen.append(p)
+            shot(page, f"phase-{'abcdef'[PHASES.index(p)]}-{p}-1280x800")
+        caption = page.inner_text('[data-role="caption"]')
+        assert caption and "(" in caption
+        assert page.locator('[data-role="equations"] .eq-line').count() > 0
+    assert seen == PHASES
+    doc = api.get(f"/api/sessions/{sid}/model").json()
+    assert doc["optimizer_state"]["step"] == 1 if doc.get("optimizer_state") else True
+    for l, W in enumerate(doc["weights"]):
+        for i, row in enumerate(W):
+            for j, w in enumerate(row):
+                got = page.get_attribute(
+                    f'path.nv-edge[data-layer="{l}"][data-from="{i}"][data-to="{j}"]', "data-value")
+                assert float(got) == w
+    for l, b in enumerate(doc["biases"]):
+        for j, v in enumerate(b):
+            got = page.get_attribute(f'circle.nv-bias[data-layer="{l}"][data-neuron="{j}"]',
+                                     "data-value")
+            assert float(got) == v
+
+
+def test_jump_back_play_and_keyboard(page, server, api):
+    load(page, server)
+    start_paused(page)
+    page.click('button[data-phase="loss"]')
+    assert phase(page) == "loss"
+    assert page.get_attribute('button[data-phase="loss"]', "aria-current") == "step"
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("ArrowLeft")
+    assert phase(page) == "forward"
+    page.click('button[data-phase="update"]')
+    assert phase(page) == "update"
+    # the update phase shows old -> new on the edges
+    assert page.locator(".nv-edge-label").count() > 0
+    assert "→" in page.locator(".nv-edge-label").first.text_content()
+    # space plays from here to the end at the fastest speed; the last phase is evaluation
+    page.locator('[data-action="anim-speed"]').fill("4")
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    page.keyboard.press(" ")
+    page.wait_for_function(
+        "() => document.querySelector('#step-panel').dataset.currentPhase === 'evaluate'")
+    assert page.get_attribute("#step-panel", "data-playing") == "false"
+    # space on a finished step asks for the next one
+    page.keyboard.press(" ")
+    page.wait_for_function(
+        "() => document.querySelector('#step-panel').dataset.currentPhase !== 'evaluate'")
