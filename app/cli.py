@@ -28,7 +28,10 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["NNPLAY_HOST"] = settings.host
     os.environ["NNPLAY_PORT"] = str(settings.port)
     print(f"nnplay: serving on http://{settings.host}:{settings.port}", flush=True)
-    uvicorn.run("app.main:create_app", factory=True, host=settings.host, port=settings.port)
+    # Messages over the limit get an error answer; far larger ones are cut off by uvicorn.
+    ws_max_size = max(1 << 20, 4 * settings.max_message_bytes)
+    uvicorn.run("app.main:create_app", factory=True, host=settings.host, port=settings.port,
+                ws_max_size=ws_max_size)
 
 
 if __name__ == "__main__":

@@ -23,10 +23,12 @@ class Settings:
     max_upload_bytes: int = 1_000_000  # any request body: CSV uploads, model documents
     max_message_bytes: int = 65_536  # one WebSocket message from a client
     heatmap_size: int = 20  # per-neuron maps, pixels a side (6x8 frames stay under 64 KB)
-    boundary_size: int = 64  # the decision-boundary picture, pixels a side
+    boundary_size: int = 60  # the decision-boundary picture, pixels a side (3 x heatmap_size:
+    # one pass over the plane gives both pictures)
     frame_history_max: int = 5000  # loss-history points kept per session
     train_chunk_seconds: float = 0.012  # training work done in one go before a frame can go out
-    worker_threads: int = 4  # threads that train and build frames, shared by all sessions
+    train_threads: int = 1  # threads running training chunks (the compiled kernel frees the GIL)
+    worker_threads: int = 2  # threads building frames and applying messages
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:

@@ -14,7 +14,7 @@ import numpy as np
 from engine.datasets import EXTENT
 from engine.losses import decode_predictions
 from engine.metrics import classification_report, regression_report
-from engine.pictures import boundary, node_maps, output_map, quantize
+from engine.pictures import boundary, node_maps, quantize
 
 HEATMAP_RANGE = (-1.0, 1.0)
 
@@ -27,13 +27,23 @@ def _extent(session) -> float:
     return float(getattr(session.problem, "extent", EXTENT))
 
 
-def _heatmaps(session, size: int) -> dict:
-    """Every node's output over the plane: the features, then each hidden and output neuron."""
-    p, extent = session.problem, _extent(session)
-    pics = node_maps(session.network, p.features, p.preprocessor, size, extent)
+def _pictures(session, heatmap_size: int, boundary_size: int) -> tuple[dict, dict]:
+    """(heatmaps, boundary). One pass over the plane when the boundary grid is an odd
+    multiple of the heatmap grid: every r-th pixel centre of the fine grid, starting at
+    (r - 1) / 2, is exactly a pixel centre of the coarse one."""
+    net, p, extent = session.network, session.problem, _extent(session)
+    fine = node_maps(net, p.features, p.preprocessor, boundary_size, extent)
+    r, rest = divmod(boundary_size, heatmap_size)
+    if rest == 0 and r % 2 == 1:
+        o = (r - 1) // 2
+        maps, nodes = fine.maps[:, o::r, o::r], fine.nodes
+    else:
+        coarse = node_maps(net, p.features, p.preprocessor, heatmap_size, extent)
+        maps, nodes = coarse.maps, coarse.nodes
     lo, hi = HEATMAP_RANGE
-    return {"size": size, "extent": [-extent, extent], "range": [lo, hi],
-            "nodes": [list(n) for n in pics.nodes], "data": b64(quantize(pics.maps, lo, hi))}
+    heatmaps = {"size": heatmap_size, "extent": [-extent, extent], "range": [lo, hi],
+                "nodes": [list(n) for n in nodes], "data": b64(quantize(maps, lo, hi))}
+    return heatmaps, _boundary(session, fine.outputs, boundary_size, extent)
 
 
 def _regression_range(session) -> tuple[float, float]:
@@ -43,9 +53,8 @@ def _regression_range(session) -> tuple[float, float]:
     return (lo, hi) if hi > lo else (lo - 1.0, hi + 1.0)
 
 
-def _boundary(session, size: int) -> dict:
-    net, p, extent = session.network, session.problem, _extent(session)
-    outputs = output_map(net, p.features, p.preprocessor, size, extent)
+def _boundary(session, outputs, size: int, extent: float) -> dict:
+    net, p = session.network, session.problem
     pic = boundary(outputs, p.task, net.loss, net.output_activation)
     body = {"size": size, "extent": [-extent, extent], "kind": pic["kind"]}
     if pic["kind"] == "classes":
@@ -99,7 +108,7 @@ def frame_body(session, heatmap_size: int, boundary_size: int) -> dict:
     """Everything a frame holds except `seq` and `history` (call with the session's lock)."""
     net, t = session.network, session.training
     train_loss, test_loss = session.losses()
-    return {
+    body = {
         "type": "frame",
         "version": session.version,
         "epoch": t["epoch"],
@@ -114,9 +123,9 @@ def frame_body(session, heatmap_size: int, boundary_size: int) -> dict:
         "sample": session.sample_values(),
         "loss": {"train": train_loss, "test": test_loss},
         "metrics": _metrics(session),
-        "heatmaps": _heatmaps(session, heatmap_size),
-        "boundary": _boundary(session, boundary_size),
     }
+    body["heatmaps"], body["boundary"] = _pictures(session, heatmap_size, boundary_size)
+    return body
 
 
 class Viewer:

@@ -59,11 +59,11 @@ class Live:
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Bind to the server's event loop (threads start lazily, on first use)."""
         self.loop = loop
-        n = self.settings.worker_threads
+        s = self.settings
         if self.train_pool is None:
-            self.train_pool = ThreadPoolExecutor(n, thread_name_prefix="nnplay-train")
+            self.train_pool = ThreadPoolExecutor(s.train_threads, thread_name_prefix="nnplay-train")
         if self.work_pool is None:
-            self.work_pool = ThreadPoolExecutor(n, thread_name_prefix="nnplay-work")
+            self.work_pool = ThreadPoolExecutor(s.worker_threads, thread_name_prefix="nnplay-work")
 
     async def stop(self) -> None:
         for task in list(self.trainers.values()):
@@ -122,9 +122,13 @@ class Live:
 
     async def _train(self, session: Session) -> None:
         loop = asyncio.get_running_loop()
-        budget = self.settings.train_chunk_seconds
+        s = self.settings
         try:
             while session.playing and not session.closed and self.train_pool is not None:
+                # Sessions take turns on the training threads: with many playing, each
+                # turn is shorter, so every session still moves (and sends frames) often.
+                share = s.train_threads / max(1, len(self.trainers))
+                budget = max(0.001, s.train_chunk_seconds * min(1.0, share * 4))
                 await loop.run_in_executor(self.train_pool, session.train_chunk, budget)
         except asyncio.CancelledError:
             raise
