@@ -413,6 +413,29 @@ async def get_share(request: Request, session_id: str) -> HTMLResponse:
     return _render(request, ["pg_share"], pg, share_url=url, share_weights=with_weights)
 
 
+@router.post("/{session_id}/model", response_class=HTMLResponse)
+async def post_model(request: Request, session_id: str) -> HTMLResponse:
+    """Import a model document file; the share box answers, saying why if it was refused.
+    (The panels follow the session's snapshot.)"""
+    import json
+
+    session = request.app.state.store.get(session_id)
+    form = await request.form()
+    view = _view_of(form)
+    upload = form.get("file")
+    raw = await upload.read() if hasattr(upload, "read") else b""
+    error = None
+    try:
+        doc = json.loads(raw.decode("utf-8-sig"))
+        await run_in_threadpool(session.replace_model, doc)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        error = f"import refused: the file is not JSON ({e.__class__.__name__})"
+    except (EngineError, AppError) as e:
+        error = f"import refused: {_error_text(e)}"
+    pg = Playground(session.to_dict(), view)
+    return _render(request, ["pg_share"], pg, share_error=error)
+
+
 @router.get("/{session_id}/panels", response_class=HTMLResponse)
 async def get_panels(request: Request, session_id: str) -> HTMLResponse:
     """The controls, with the data panel and the metrics out of band: the panels redrawn

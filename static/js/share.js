@@ -18,29 +18,12 @@ export async function exportModel(sessionId) {
   download(new Blob([await res.text()], { type: "application/json" }), "nnplay-model.json");
 }
 
-/** PUT the file's model document; throws with the server's message (field and why). */
-export async function importModel(sessionId, file) {
-  const text = await file.text();
-  let doc;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${file.name} is not JSON: ${err.message}`);
-  }
-  const res = await fetch(`/api/sessions/${encodeURIComponent(sessionId)}/model`, {
-    method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(doc),
-  });
-  if (!res.ok) {
-    let detail = {};
-    try { detail = (await res.json()).detail || {}; } catch { /* not JSON */ }
-    const where = detail.field ? `${detail.field}: ` : "";
-    throw new Error(`import refused: ${where}${detail.message || res.status}`);
-  }
-}
+// The network view's picture: #network-svg (until it carries that id, its .nv-svg).
+const networkSvg = () => document.querySelector("#network-svg, #network-view svg.nv-svg");
 
 /** The network SVG as standalone text, with the page's CSS rules inlined. */
 export function networkSvgText() {
-  const svg = document.getElementById("network-svg");
+  const svg = networkSvg();
   if (!svg) throw new Error("there is no network picture on this page");
   const clone = svg.cloneNode(true);
   clone.setAttribute("xmlns", "http://www.w3.org/2000/svg");
@@ -56,17 +39,21 @@ export function networkSvgText() {
   const style = document.createElementNS("http://www.w3.org/2000/svg", "style");
   style.textContent = rules.join("\n");
   clone.insertBefore(style, clone.firstChild);
-  // Canvases (heatmaps) inside a foreignObject do not survive serialization: inline them.
-  const canvases = svg.querySelectorAll("canvas");
-  const copies = clone.querySelectorAll("canvas");
-  canvases.forEach((c, k) => {
-    const img = document.createElement("img");
-    img.src = c.toDataURL();
-    img.width = c.clientWidth || c.width;
-    img.height = c.clientHeight || c.height;
-    img.className = c.className;
-    copies[k].replaceWith(img);
-  });
+  // Heatmap canvases sit in foreignObjects, which do not survive as a picture (and taint
+  // a canvas): each becomes an SVG <image> of the canvas's pixels, in the same place.
+  const canvases = svg.querySelectorAll("foreignObject canvas");
+  const holders = clone.querySelectorAll("foreignObject");
+  let k = 0;
+  for (const fo of holders) {
+    const c = fo.querySelector("canvas") ? canvases[k++] : null;
+    if (!c) { fo.remove(); continue; }
+    const img = document.createElementNS("http://www.w3.org/2000/svg", "image");
+    for (const a of ["x", "y", "width", "height"]) if (fo.hasAttribute(a)) img.setAttribute(a, fo.getAttribute(a));
+    img.setAttribute("href", c.toDataURL());
+    img.setAttribute("preserveAspectRatio", "none");
+    img.setAttribute("style", "image-rendering: pixelated");
+    fo.replaceWith(img);
+  }
   return new XMLSerializer().serializeToString(clone);
 }
 
@@ -76,7 +63,7 @@ export function exportSvg() {
 
 export async function exportPng(scale = 2) {
   const text = networkSvgText();
-  const svg = document.getElementById("network-svg");
+  const svg = networkSvg();
   const box = svg.getBoundingClientRect();
   const img = new Image();
   const url = URL.createObjectURL(new Blob([text], { type: "image/svg+xml" }));

@@ -1,0 +1,112 @@
+"""Playground training in Chromium: play to a good model, live learning rate, layouts."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import open_page, shot
+from tests.browser.test_playground_data import open_playground
+
+ACCURACY = "parseFloat(document.querySelector('[data-metric=\"accuracy\"]').textContent)"
+
+
+def metric(page, name: str) -> float:
+    return float(page.text_content(f'[data-metric="{name}"]'))
+
+
+@pytest.mark.parametrize("dataset", ["circle", "xor"])
+def test_play_trains_to_a_good_test_accuracy(page, server, api, dataset):
+    sid = open_playground(page, server, f"data={dataset}")
+    page.click(f'[data-dataset="{dataset}"]')  # picking it again keeps the data
+    page.click('[data-action="play"]')
+    page.wait_for_function(f"() => {ACCURACY} >= 0.9", timeout=60_000)
+    page.click('[data-action="pause"]')
+    page.wait_for_selector('[data-action="play"]', state="visible")
+    assert metric(page, "accuracy") >= 0.9
+    for name in ("precision", "recall", "f1", "train_loss", "test_loss"):
+        assert 0 <= metric(page, name) <= 1.5
+    epoch = int(page.text_content('[data-metric="epoch"]'))
+    assert epoch > 0
+    s = api.get(f"/api/sessions/{sid}").json()
+    assert s["training"]["playing"] is False
+    assert s["training"]["epoch"] >= epoch
+    # The loss chart has drawn both curves.
+    assert page.get_attribute(".pg-line--train", "points").count(",") > 1
+    assert page.get_attribute(".pg-line--test", "points").count(",") > 1
+    shot(page, f"playground-trained-{dataset}")
+
+
+def test_learning_rate_changes_while_training(page, server, api):
+    sid = open_playground(page, server, "opt=sgd&lr=0.03")
+    page.click('[data-action="play"]')
+    page.wait_for_function("() => parseInt(document.querySelector('[data-metric=\"epoch\"]')"
+                           ".textContent) > 2")
+    page.select_option('select[name="learning_rate"]', "0.3")
+    page.wait_for_function("() => location.search.includes('lr=0.3')")
+    s = api.get(f"/api/sessions/{sid}").json()
+    assert s["model"]["optimizer"]["learning_rate"] == 0.3
+    assert s["training"]["playing"] is True  # the change did not stop or reset the run
+    page.select_option('select[name="regularization"]', "l2")
+    page.wait_for_function("() => location.search.includes('reg=l2')")
+    assert api.get(f"/api/sessions/{sid}").json()["model"]["regularization"]["name"] == "l2"
+    page.click('[data-action="pause"]')
+
+
+def test_step_reset_and_new_seed(page, server, api):
+    sid = open_playground(page, server)
+    initial = api.get(f"/api/sessions/{sid}/model").json()["weights"]
+    page.click('[data-action="step"]')
+    page.wait_for_function("() => document.querySelector('[data-metric=\"epoch\"]')"
+                           ".textContent === '1'")
+    assert api.get(f"/api/sessions/{sid}/model").json()["weights"] != initial
+    page.click('[data-action="reset"]')
+    page.wait_for_function("() => document.querySelector('[data-metric=\"epoch\"]')"
+                           ".textContent === '0'")
+    assert api.get(f"/api/sessions/{sid}/model").json()["weights"] == initial
+    page.click('[data-action="new-seed"]')
+    page.wait_for_function("() => !location.search.includes('seed=1&') && "
+                           "/[?&]seed=\\d+/.test(location.search)")
+    doc = api.get(f"/api/sessions/{sid}/model").json()
+    assert doc["weights"] != initial and doc["seed"] != 1
+    page.wait_for_selector(f'input[name="seed"][value="{doc["seed"]}"]', state="attached")
+
+
+def test_divergence_is_shown_plainly(page, server, api):
+    sid = open_playground(page, server, "data=plane&opt=sgd&lr=10&act=relu&init=he")
+    page.click('[data-action="play"]')
+    status = page.wait_for_selector('.pg-status--bad[data-reason="diverged"]', timeout=60_000)
+    assert "learning rate" in status.text_content()
+    page.wait_for_selector('[data-action="play"]', state="visible")
+    assert api.get(f"/api/sessions/{sid}").json()["training"]["playing"] is False
+    shot(page, "playground-diverged", "#controls")
+
+
+def test_architecture_buttons_and_classroom_mode(page, server, api):
+    sid = open_playground(page, server, "hide=optimizer,features")
+    assert page.locator('select[name="optimizer"]').count() == 0
+    assert page.locator("[data-feature]").count() == 0
+    page.click('[data-action="add-layer"]')
+    page.wait_for_selector('[data-layer="3"]')
+    page.click('[data-layer="1"] [data-action="add-neuron"]')
+    page.wait_for_selector('[data-neurons="1"]:text("5")')
+    assert api.get(f"/api/sessions/{sid}").json()["model"]["layers"] == [2, 5, 2, 2, 1]
+    # Still hidden after the panel was redrawn, and the URL keeps the classroom setting.
+    assert page.locator('select[name="optimizer"]').count() == 0
+    assert "hide=features,optimizer" in page.url
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+def test_layout_screenshots(browser, server, size):
+    page = open_page(browser, *size)
+    try:
+        open_playground(page, server, "data=spiral3&h=6-6&f=x1,x2,x1%5E2,x2%5E2&test=1")
+        page.click('[data-action="play"]')
+        page.wait_for_function(f"() => {ACCURACY} >= 0.5", timeout=60_000)
+        page.click('[data-action="pause"]')
+        # Nothing of the three panels is cut off sideways.
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= size[0]
+        shot(page, f"playground-{size[0]}x{size[1]}")
+        assert not page.errors, page.errors
+    finally:
+        page.context.close()
