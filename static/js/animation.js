@@ -250,7 +250,7 @@ export function captionFor(step, trace, ctx = {}) {
     case "backward":
       if (step.stage === "delta") {
         return step.layer === n - 1
-          ? "Backward: starting at the output, each neuron's δ = ∂L/∂z says how much the loss changes when its weighted sum z changes."
+          ? "Starting at the output, each neuron's δ = ∂L/∂z says how much the loss changes when its weighted sum z changes."
           : `Each neuron of ${where(step.layer)} collects the δs of the layer above through the same weights, times the slope of its activation (the chain rule).`;
       }
       return `Each weight into ${where(step.layer)} gets its gradient: the value that entered it times the δ of the neuron it feeds. A negative gradient means raising the weight lowers the loss.`;
@@ -498,7 +498,9 @@ export class StepController {
       this.view.frame = this.before;  // the live frame of record stays the pre-step one
     }
     const phase = PHASES.find((p) => p.key === step.phase);
-    this.caption.textContent = `(${phase.letter}) ${phase.title}${step.layer ? `, layer ${step.layer}` : ""}: ${captionFor(step, trace, ctx)}`;
+    const n = trace.layers.length;
+    const where = !step.layer ? "" : step.layer === n - 1 ? ", output layer" : `, hidden layer ${step.layer}`;
+    this.caption.textContent = `(${phase.letter}) ${phase.title}${where}: ${captionFor(step, trace, ctx)}`;
     renderEquations(this.eqBox, equationsFor(step, trace, this.selection, ctx));
   }
 }

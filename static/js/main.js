@@ -69,8 +69,22 @@ function refreshLive(frame) {
   state.frame = frame;
   readout(frame);
   refreshSliders(frame);
-  if (!steps.stepper.trace || !steps.active) {
-    if (!steps.stepper.trace) showSelectionEquations();
+  if (!steps.stepper.trace) equationsSoon(frame.playing);
+}
+
+// While training runs, the equation panel (text nobody can read at 60 Hz) is
+// rewritten at most five times a second; otherwise at once.
+let eqTimer = null;
+function equationsSoon(playing) {
+  if (!playing) {
+    clearTimeout(eqTimer);
+    eqTimer = null;
+    showSelectionEquations();
+  } else if (!eqTimer) {
+    eqTimer = setTimeout(() => {
+      eqTimer = null;
+      if (!steps.stepper.trace) showSelectionEquations();
+    }, 200);
   }
 }
 
@@ -166,10 +180,10 @@ function gradientOf(frame, p) {
 }
 
 /** Which way lowers the loss, from the engine's gradient (its sign only). */
-function hint(g, source) {
+function hint(g, source, sym) {
   if (g === null || g === undefined) return "";
-  const where = source === "last_step" ? "last step" : "now";
-  const d = `∂L/∂ = ${fmt(g)} (${where})`;
+  const where = source === "last_step" ? "at the last step" : "now";
+  const d = `∂L/∂${sym} = ${fmt(g)} ${where}`;
   if (g < 0) return `▲ raise it to lower the loss · ${d}`;
   if (g > 0) return `▼ lower it to lower the loss · ${d}`;
   return `no effect on the loss · ${d}`;
@@ -182,7 +196,7 @@ function slider(p) {
   const wrap = document.createElement("div");
   wrap.className = "nv-slider";
   const label = p.kind === "weight" ? weightLabel(p.layer, p.from, p.to) : biasLabel(p.layer, p.neuron);
-  const short = p.kind === "weight" ? `${name(p.layer, p.from)} → ${name(p.layer + 1, p.to)}` : `bias`;
+  const short = p.kind === "weight" ? `w: ${name(p.layer, p.from)} → ${name(p.layer + 1, p.to)}` : `bias b`;
   const input = document.createElement("input");
   input.type = "range";
   const lim = Math.max(5, Math.ceil(Math.abs(value)));
@@ -209,7 +223,7 @@ function slider(p) {
   h.className = "nv-gradient";
   h.dataset.role = "gradient";
   const g = gradientOf(frame, p);
-  h.textContent = hint(g, frame.gradients && frame.gradients.source);
+  h.textContent = hint(g, frame.gradients && frame.gradients.source, p.kind === "weight" ? "w" : "b");
   h.dataset.sign = g === null ? "" : String(Math.sign(g));
   input.addEventListener("input", () => {
     const v = Number(input.value);
@@ -246,7 +260,7 @@ function refreshSliders(frame) {
     }
     const g = gradientOf(frame, p);
     const h = wrap.querySelector('[data-role="gradient"]');
-    h.textContent = hint(g, frame.gradients && frame.gradients.source);
+    h.textContent = hint(g, frame.gradients && frame.gradients.source, p.kind === "weight" ? "w" : "b");
     h.dataset.sign = g === null ? "" : String(Math.sign(g));
   }
 }
@@ -373,4 +387,4 @@ import("./playground.js")
     }
   });
 
-window.nnplay = { connection, view, steps, state };
+window.nnplay = { connection, view, steps, state, applyFrame };  // for bench/ and debugging

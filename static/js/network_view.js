@@ -31,7 +31,7 @@ export function layout(sizes) {
   const colW = cols <= 5 ? 170 : cols <= 7 ? 135 : 112;
   const tallest = Math.max(...sizes);
   const height = TOP + tallest * PITCH + 10;
-  const width = LEFT + (cols - 1) * colW + S / 2 + 60;
+  const width = LEFT + (cols - 1) * colW + S / 2 + 84;  // room for the output notes
   const pos = sizes.map((n, l) => {
     const x = LEFT + S / 2 + l * colW;
     const y0 = TOP + (tallest - n) * PITCH / 2 + PITCH / 2 - 6;
@@ -95,6 +95,8 @@ export class NetworkView {
     const svg = this.svg;
     svg.replaceChildren();
     svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    // small networks stay at most 1.5x their natural size, so text does not balloon
+    svg.style.maxWidth = `${Math.round(width * 1.5)}px`;
     svg.dataset.layers = String(this.sizes.length);
     const titles = el("g", { class: "nv-titles" }, svg);
     const edgeG = el("g", { class: "nv-edges" }, svg);
@@ -222,25 +224,66 @@ export class NetworkView {
         const row = rows[i], Wi = Wl[i];
         for (let j = 0; j < row.length; j++) {
           const w = Wi[j], p = row[j];
-          p.setAttribute("stroke-width", edgeWidth(w).toFixed(2));
+          // Only a visible change of width restyles the edge (most training frames move
+          // weights by less than 0.05): that keeps a frame's style work small.
+          const width = edgeWidth(w).toFixed(1);
+          if (p.nvWidth !== width) {
+            p.nvWidth = width;
+            p.setAttribute("stroke-width", width);
+          }
           const pos = w >= 0;
           if (p.nvPos !== pos) {
             p.nvPos = pos;
             p.classList.toggle("pos", pos);
             p.classList.toggle("neg", !pos);
           }
-          p.dataset.value = String(w);
         }
       }
     }
+    this.scheduleEdgeValues(W);
     if (!B) return;
     for (let l = 1; l < this.biasMarks.length; l++) {
       const marks = this.biasMarks[l], b = B[l - 1];
       for (let j = 0; j < marks.length; j++) {
-        marks[j].setAttribute("r", (2 + Math.min(Math.abs(b[j]), 4) * 1.2).toFixed(2));
-        marks[j].classList.toggle("pos", b[j] >= 0);
-        marks[j].classList.toggle("neg", b[j] < 0);
+        const m = marks[j], r = (2 + Math.min(Math.abs(b[j]), 4) * 1.2).toFixed(1);
+        if (m.nvR !== r) {
+          m.nvR = r;
+          m.setAttribute("r", r);
+        }
+        const pos = b[j] >= 0;
+        if (m.nvPos !== pos) {
+          m.nvPos = pos;
+          m.classList.toggle("pos", pos);
+          m.classList.toggle("neg", !pos);
+        }
         marks[j].dataset.value = String(b[j]);
+      }
+    }
+  }
+
+  /**
+   * Each edge's exact weight goes into its data-value (for tests and assistive tools)
+   * at most every 100 ms: writing 400 attributes costs more than the rest of a frame,
+   * and while training nothing reads them between frames.
+   */
+  scheduleEdgeValues(W) {
+    this.pendingW = W;
+    if (this.edgeTimer) return;
+    this.edgeTimer = setTimeout(() => {
+      this.edgeTimer = null;
+      this.writeEdgeValues(this.pendingW);
+    }, 100);
+  }
+
+  writeEdgeValues(W) {
+    for (let l = 0; l < this.edges.length; l++) {
+      const rows = this.edges[l], Wl = W[l];
+      if (!Wl || Wl.length !== rows.length) continue;
+      for (let i = 0; i < rows.length; i++) {
+        for (let j = 0; j < rows[i].length; j++) {
+          const s = String(Wl[i][j]);
+          if (rows[i][j].dataset.value !== s) rows[i][j].dataset.value = s;
+        }
       }
     }
   }

@@ -1,0 +1,170 @@
+"""Browser benchmark of the network view (issue 4, "Speed"), in Debian's Chromium.
+
+For the 6x8 network (6 hidden layers of 8 tanh neurons) on spiral with all seven
+features, so every one of the 7 + 48 + 1 nodes has its heatmap in every frame:
+
+1. apply one frame: real frames recorded from the live stream while training are
+   replayed through the page's frame handler (`window.nnplay.applyFrame`: edges,
+   biases, values, 56 heatmaps, readout, sliders), then style and layout are forced
+   (`getBoundingClientRect`); timed with `performance.now()`. Target p95 <= 8 ms.
+2. slider input -> redrawn output: an `input` event on a weight slider, the
+   `set_weight` message, the server's frame, and the frame applied with layout forced,
+   timed in the page from the event to the end of the apply. Target p95 <= 16 ms.
+
+Run: `.venv/bin/python bench/bench_browser.py` (writes nothing; paste the table into
+bench/results/browser.md).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import free_port, start_server, stop_server  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+]
+FEATURES = ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
+LAYERS = [7, 8, 8, 8, 8, 8, 8, 1]
+FRAMES = 200
+INPUTS = 120
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(q / 100 * (len(xs) - 1)))]
+
+
+def summary(name, xs, target):
+    return (f"| {name} | {len(xs)} | {statistics.median(xs):.2f} | {pct(xs, 95):.2f} | "
+            f"{max(xs):.2f} | {target} |")
+
+
+RECORD = """async (n) => {
+  const frames = [];
+  await new Promise((done) => {
+    const off = window.nnplay.connection.on("frame", (f) => {
+      frames.push(f);
+      if (frames.length >= n) { off(); done(); }
+    });
+  });
+  window.__frames = frames;
+  return frames.length;
+}"""
+
+REPLAY = """() => {
+  const svg = document.querySelector("#network-view svg");
+  const times = [];
+  for (const f of window.__frames) {
+    const t0 = performance.now();
+    window.nnplay.applyFrame(f);
+    svg.getBoundingClientRect();
+    document.querySelector('[data-readout="prediction"]').getBoundingClientRect();
+    times.push(performance.now() - t0);
+  }
+  return times;
+}"""
+
+SLIDER = """async (n) => {
+  const input = document.querySelector('.nv-popover input[data-layer="3"][data-from="2"][data-to="4"]');
+  const svg = document.querySelector("#network-view svg");
+  const conn = window.nnplay.connection;
+  if (!conn.__timed) {  // note when each frame message has been parsed, before it is applied
+    const emit = conn.emit.bind(conn);
+    conn.emit = (type, msg) => { if (type === "frame") conn.__arrived = performance.now(); emit(type, msg); };
+    conn.__timed = true;
+  }
+  const times = [], client = [];
+  for (let k = 0; k < n; k++) {
+    const v = Math.round((k % 2 ? 1 : -1) * (0.5 + (k % 17) * 0.1) * 100) / 100;
+    const done = new Promise((resolve) => {
+      const off = window.nnplay.connection.on("frame", (f) => {
+        // handlers run in order: main.js has applied this frame already
+        if (f.weights[3][2][4] === v) {
+          svg.getBoundingClientRect();
+          off();
+          resolve(performance.now());
+        }
+      });
+    });
+    input.value = String(v);
+    const t0 = performance.now();
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    const sent = performance.now();
+    const t1 = await done;
+    times.push(t1 - t0);
+    client.push((sent - t0) + (t1 - conn.__arrived));
+  }
+  return [times, client];
+}"""
+
+
+def main() -> None:
+    port = free_port()
+    proc = start_server(port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with sync_playwright() as p, httpx.Client(base_url=base, timeout=60) as api:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            page.goto(base + "/")
+            page.wait_for_selector("#network-view .nv-node")
+            sid = page.eval_on_selector("body", "b => b.dataset.sessionId")
+            r = api.put(f"/api/sessions/{sid}/dataset", json={
+                "name": "spiral", "n_points": 500, "noise": 0, "features": FEATURES})
+            r.raise_for_status()
+            r = api.put(f"/api/sessions/{sid}/model", json={
+                "layers": LAYERS, "activation": "tanh", "output_activation": "tanh",
+                "loss": "mse", "optimizer": {"name": "sgd", "learning_rate": 0.03}})
+            r.raise_for_status()
+            page.wait_for_function("n => document.querySelectorAll('.nv-node').length === n",
+                                   arg=sum(LAYERS))
+            nodes = page.evaluate("() => window.nnplay.state.frame.heatmaps.nodes.length")
+            # 1. record real frames while training, then replay them through the handler
+            page.evaluate("() => window.nnplay.connection.send({type: 'play'})")
+            page.evaluate(RECORD, FRAMES)
+            page.evaluate("() => window.nnplay.connection.send({type: 'pause'})")
+            page.wait_for_timeout(500)
+            page.evaluate(REPLAY)  # warm-up pass (JIT, canvas allocation)
+            apply_ms = page.evaluate(REPLAY)
+            # 2. slider input -> frame -> redrawn output
+            page.locator('path.nv-hit[data-layer="3"][data-from="2"][data-to="4"]').dispatch_event(
+                "click")
+            page.evaluate(SLIDER, 10)  # warm-up
+            slider_ms, client_ms = page.evaluate(SLIDER, INPUTS)
+            version = browser.version
+            browser.close()
+    finally:
+        stop_server(proc)
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    print(f"machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+          f"Chromium {version} (headless, --disable-gpu)")
+    print(f"network {LAYERS}, {nodes} heatmaps per frame")
+    print("| measure | n | median ms | p95 ms | max ms | target |")
+    print("|---|---|---|---|---|---|")
+    print(summary("apply one frame (JS + style + layout)", apply_ms, "p95 <= 8 ms"))
+    print(summary("slider input -> redrawn output (round trip)", slider_ms, "p95 <= 16 ms"))
+    print(summary("  of which in the page (input handler + frame applied)", client_ms, ""))
+    print(f"load average during the run: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
