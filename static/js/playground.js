@@ -8,6 +8,8 @@ import { LossChart } from "./chart.js";
 import { showMetrics } from "./metrics.js";
 import { copyText, exportModel, exportPng, exportSvg } from "./share.js";
 
+const CHART_MS = 100;
+
 const SOCKET_ACTIONS = {
   play: () => ({ type: "play" }),
   pause: () => ({ type: "pause" }),
@@ -21,7 +23,7 @@ export function initPlayground({ connection, root = document.body, sessionId }) 
   const host = root.body || root;  // `root` may be the document: its body carries the flags
   const state = {
     data: null, frame: null, status: null, snapshots: 0,
-    chart: new LossChart(), pending: false, rate: { t: 0, epoch: 0, frames: 0 },
+    chart: new LossChart(), chartAt: 0, pending: false, rate: { t: 0, epoch: 0, frames: 0 },
   };
   const options = () => ({
     showTest: !!$('[data-toggle="show_test"]')?.checked,
@@ -41,7 +43,12 @@ export function initPlayground({ connection, root = document.body, sessionId }) 
     const canvas = $("#pg-boundary");
     if (canvas) drawBoundary(canvas, state.frame && state.frame.boundary, state.data, options());
     showMetrics(root, state.frame);
-    state.chart.draw($("#pg-loss-chart"));
+    // The chart is a whole SVG redrawn: ten times a second is plenty while training runs.
+    const playing = host.dataset && host.dataset.playing === "true";
+    if (!playing || t0 - state.chartAt >= CHART_MS) {
+      state.chart.draw($("#pg-loss-chart"));
+      state.chartAt = t0;
+    }
     showSpeed();
     // The bench (bench/bench_playground.py) reads these through the Performance API.
     performance.measure("pg-render", { start: t0, end: performance.now() });
