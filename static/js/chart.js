@@ -37,7 +37,10 @@ export class LossChart {
     if (!svg) return;
     this.svg = svg;
     const n = this.epoch.length;
-    const finite = (a) => a.filter(Number.isFinite);
+    // The first epochs' loss can dwarf the rest: past 20 points, the axis is scaled to the
+    // points after the first twentieth (earlier ones are clipped at the top).
+    const skip = n > 20 ? Math.ceil(n / 20) : 0;
+    const finite = (a) => a.slice(skip).filter(Number.isFinite);
     const ys = finite(this.train).concat(finite(this.test));
     const yMax = niceMax(ys.length ? Math.max(...ys) : 1);
     const x0 = n ? this.epoch[0] : 0;
