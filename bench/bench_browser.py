@@ -77,12 +77,16 @@ REPLAY = """() => {
 }"""
 
 SLIDER = """async (n) => {
-  const input = document.querySelector('.nv-popover input[data-layer="3"][data-from="2"][data-to="4"]');
+  const input = document.querySelector(
+    '.nv-popover input[data-layer="3"][data-from="2"][data-to="4"]');
   const svg = document.querySelector("#network-view svg");
   const conn = window.nnplay.connection;
   if (!conn.__timed) {  // note when each frame message has been parsed, before it is applied
     const emit = conn.emit.bind(conn);
-    conn.emit = (type, msg) => { if (type === "frame") conn.__arrived = performance.now(); emit(type, msg); };
+    conn.emit = (type, msg) => {
+      if (type === "frame") conn.__arrived = performance.now();
+      emit(type, msg);
+    };
     conn.__timed = true;
   }
   const times = [], client = [];
