@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
+from app import jsonsafe
 from app.config import Settings
 from app.errors import AppError, SessionNotFound, error_detail, field_path
 from app.frames import Viewer, snapshot
@@ -148,7 +149,7 @@ class Live:
         try:
             session = self.store.get(session_id)
         except SessionNotFound as exc:
-            await websocket.send_json({"type": "error", **exc.detail()})
+            await websocket.send_text(jsonsafe.dumps({"type": "error", **exc.detail()}))
             await websocket.close(CLOSE_GONE)
             return
         client = Client(self, session, websocket)
@@ -202,7 +203,7 @@ class Client:
         self.wake.set()
 
     async def send(self, message: dict | str) -> None:
-        text = message if isinstance(message, str) else json.dumps(message)
+        text = message if isinstance(message, str) else jsonsafe.dumps(message)
         async with self.send_lock:
             await self.ws.send_text(text)
 
@@ -328,4 +329,4 @@ class Client:
 
 
 def _dumps(build, *args) -> str:
-    return json.dumps(build(*args))
+    return jsonsafe.dumps(build(*args))

@@ -15,8 +15,10 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from app import presets
 from app.config import Settings
 from app.errors import TooLarge, install_handlers
+from app.jsonsafe import SafeJSONResponse
 from app.live import Live
 from app.routes import api, pages, stream, ui
 from app.sessions import SessionStore
@@ -69,13 +71,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="A visual neural-network playground: every propagation step, with its numbers.",
         version="0.1.0",
         lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
     )
     app.state.settings = settings
     app.state.store = store
     app.state.live = live
     install_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
-    for module in (api, stream, pages, ui):
+    for module in (api, stream, pages, ui, presets):
         app.include_router(module.router)
     app.mount("/static/vendor", RevalidatedStatic(directory=Path(VENDOR_DIR)), name="vendor")
     STATIC_DIR.mkdir(exist_ok=True)

@@ -59,13 +59,11 @@ def worked_example() -> tuple[dict, dict]:
 def load_worked_example(session) -> None:
     """Put the worked example into `session`; its listeners get new snapshots.
 
-    The dataset goes first: `replace_dataset` reshapes a model that does not fit
-    (two classes would get one output), and the model that follows is then taken
-    exactly as written, weights included.
+    Model and dataset change together, so the model is taken exactly as written,
+    weights included, and the page gets one snapshot.
     """
     model, dataset = worked_example()
-    session.replace_dataset(dataset)
-    session.replace_model(model)
+    session.replace_model(model, dataset=dataset)
     session.select_sample("train", 0)
 
 

@@ -289,10 +289,14 @@ class Session:
 
     # ---- structural changes (listeners get "snapshot") --------------------------
 
-    def replace_model(self, doc: dict) -> None:
-        """Import a model document (weights included); it becomes the model reset returns to."""
+    def replace_model(self, doc: dict, dataset: dict | None = None) -> None:
+        """Import a model document (weights included); it becomes the model reset returns to.
+
+        With `dataset`, the dataset is replaced in the same change (one check, one snapshot):
+        the model must then fit that dataset as it is.
+        """
         with self.lock:
-            net, problem = self._build(doc, self._problem.spec)
+            net, problem = self._build(doc, self._problem.spec if dataset is None else dataset)
             self._swap(net, problem, initial=True, reset_training=True)
             self._changed("snapshot")
 
@@ -313,10 +317,13 @@ class Session:
             spec = parse_csv(text, max_rows=self.settings.max_points, base=self._problem.spec)
             self.replace_dataset(spec)
 
-    def configure(self, changes: dict) -> None:
+    def configure(self, changes: dict, dataset: dict | None = None) -> None:
         """Change structural fields of the model (see STRUCTURE_FIELDS; ``hidden`` as a
         shortcut for the hidden layer sizes). Weights are drawn fresh from the init scheme;
-        the result becomes the new initial model."""
+        the result becomes the new initial model.
+
+        With `dataset`, the dataset is replaced in the same change (one check, one
+        snapshot), the input and output layers sized to fit it."""
         with self.lock:
             if not isinstance(changes, dict):
                 raise BadInput("expected an object", "changes")
@@ -333,7 +340,10 @@ class Session:
                     raise BadInput("expected a list of layer sizes", "hidden")
                 layers = model["layers"]
                 model["layers"] = [layers[0], *hidden, layers[-1]]
-            net, problem = self._build(model, self._problem.spec)
+            if dataset is None:
+                net, problem = self._build(model, self._problem.spec)
+            else:
+                net, problem = self._build(model, dataset, adapt=True)
             self._swap(net, problem, initial=True, reset_training=True)
             self._changed("snapshot")
 

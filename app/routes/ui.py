@@ -214,17 +214,14 @@ STRUCTURAL = ("hidden", "activation", "layer_activations", "output_activation", 
 
 
 def apply_values(session, values: dict) -> None:
-    """Make the session match `values`: dataset first, then structure, then live settings."""
+    """Make the session match `values`: dataset and structure in one change (one check,
+    one snapshot, nothing half-applied), then the live settings."""
     ui_table.check_combination(values)
     current = ui_table.values_from_session(session.to_dict())
     target = ui_table.model_document(values)
-    data_names = [s.name for s in SETTINGS if s.home == "dataset"]
-    if any(values[n] != current[n] for n in data_names):
-        _replace_dataset(session, values, target)
-        current = ui_table.values_from_session(session.to_dict())
+    data_changed = any(values[s.name] != current[s.name] for s in SETTINGS if s.home == "dataset")
     model = session.to_dict()["model"]
-    changes = {}
-    if any(values[n] != current[n] for n in STRUCTURAL) or (
+    if data_changed or any(values[n] != current[n] for n in STRUCTURAL) or (
             model["output_activation"], model["loss"]) != (target["output_activation"],
                                                            target["loss"]):
         changes = {k: target[k] for k in ("activation", "output_activation", "loss", "init",
@@ -232,26 +229,17 @@ def apply_values(session, values: dict) -> None:
         changes["hidden"] = list(values["hidden"])
         changes["layer_activations"] = target.get("layer_activations")
         changes["optimizer"] = target["optimizer"]
-        session.configure(changes)
+        session.configure(changes, dataset=_dataset_spec(values) if data_changed else None)
     live = {n: values[n] for n in ui_table.LIVE if values[n] != current[n]}
     if live:
         session.set_training(**live)
 
 
-def _replace_dataset(session, values: dict, target: dict) -> None:
+def _dataset_spec(values: dict) -> dict:
     spec = ui_table.dataset_spec(values)
     if values["dataset"] == "csv":
         spec.pop("classes", None)
-    try:
-        session.replace_dataset(spec)
-    except (EngineError, AppError):
-        # The current output and loss may not suit the new task: switch to a pair any
-        # task accepts (linear + mse), then retry; the caller then sets the real pair.
-        model = session.to_dict()["model"]
-        if (model["output_activation"], model["loss"]) == ("linear", "mse"):
-            raise
-        session.configure({"output_activation": "linear", "loss": "mse"})
-        session.replace_dataset(spec)
+    return spec
 
 
 def _error_text(exc: Exception) -> str:

@@ -18,8 +18,8 @@ export async function exportModel(sessionId) {
   download(new Blob([await res.text()], { type: "application/json" }), "nnplay-model.json");
 }
 
-// The network view's picture: #network-svg (until it carries that id, its .nv-svg).
-const networkSvg = () => document.querySelector("#network-svg, #network-view svg.nv-svg");
+// The network view's picture, drawn by network_view.js.
+const networkSvg = () => document.querySelector("#network-svg");
 
 /** The network SVG as standalone text, with the page's CSS rules inlined. */
 export function networkSvgText() {

@@ -1,22 +1,19 @@
 """Browser fixtures: Debian's Chromium driven by Playwright (sync API) against a real server.
 
 `page` fails its test on any console error or uncaught page error. `server` is the
-suite's `live_server`; until app/main.py includes `app.presets.router` (the worked
-example's route), it is instead a server of the same app with that router added
-(`make_app` below), so the button can be tested end to end either way.
+suite's `live_server`.
 """
 
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import ROOT, free_port, stop_server, wait_healthy
+from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -26,43 +23,10 @@ CHROMIUM_ARGS = [
 ARTIFACTS = ROOT / "test-artifacts"
 
 
-def make_app():
-    """The app of app.main, with the presets router if create_app does not include it yet."""
-    from app.main import create_app
-    from app.presets import router
-
-    app = create_app()
-    if not any(getattr(r, "path", "").endswith("/preset/worked-example") for r in app.routes):
-        app.include_router(router)
-    return app
-
-
-def _has_preset_route(base: str) -> bool:
-    r = httpx.post(f"{base}/ui/sessions/no-such-session/preset/worked-example")
-    return r.status_code != 404 or "session" in r.text.lower()
-
-
 @pytest.fixture(scope="session")
 def server(live_server):
-    if _has_preset_route(live_server):
-        yield live_server
-        return
-    import tempfile
-
-    port = free_port()
-    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by stop_server)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "tests.browser.conftest:make_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True,
-    )
-    proc.log = log
-    base = f"http://127.0.0.1:{port}"
-    wait_healthy(proc, base)
-    try:
-        yield base
-    finally:
-        stop_server(proc)
+    """The real server process the browser tests drive."""
+    return live_server
 
 
 @pytest.fixture(scope="session")
