@@ -30,8 +30,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"nnplay: serving on http://{settings.host}:{settings.port}", flush=True)
     # Messages over the limit get an error answer; far larger ones are cut off by uvicorn.
     ws_max_size = max(1 << 20, 4 * settings.max_message_bytes)
+    # No per-message deflate: frames are mostly base64 heatmaps that compress little, and
+    # zlib on every frame cost a fifth of the server's CPU with 50 sessions playing.
     uvicorn.run("app.main:create_app", factory=True, host=settings.host, port=settings.port,
-                ws_max_size=ws_max_size)
+                ws_max_size=ws_max_size, ws_per_message_deflate=False)
 
 
 if __name__ == "__main__":

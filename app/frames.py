@@ -64,11 +64,11 @@ def _boundary(session, outputs, size: int, extent: float) -> dict:
     return {**body, "range": [lo, hi], "data": b64(quantize(pic["values"], lo, hi))}
 
 
-def _metrics(session) -> dict:
+def _metrics(session, out: np.ndarray) -> dict:
+    """Test-split metrics from the network's test outputs `out`."""
     net, p = session.network, session.problem
     if len(p.X_test) == 0:
         return {"split": "test"}
-    out = net.predict(p.X_test)
     if p.task == "regression":
         report = regression_report(np.ravel(p.Y_test), out[:, 0])
     else:
@@ -90,10 +90,13 @@ def _plain(value):
 
 
 def _gradients(session) -> dict | None:
-    """The gradient shown with the frame: the last traced step's, else the gradient of the
-    objective on the current batch at the current weights (what the next update uses)."""
+    """The gradient shown with the frame: the last traced step's, else, while paused, the
+    gradient of the objective on the current batch at the current weights (what the next
+    update uses). None while training plays: it would be stale before it is drawn."""
     if session.last_trace_gradients is not None:
         return {"source": "last_step", **session.last_trace_gradients}
+    if session.training["playing"]:
+        return None
     p = session.problem
     lo, hi = session.batch_rows()
     if hi <= lo:
@@ -107,7 +110,7 @@ def _gradients(session) -> dict | None:
 def frame_body(session, heatmap_size: int, boundary_size: int) -> dict:
     """Everything a frame holds except `seq` and `history` (call with the session's lock)."""
     net, t = session.network, session.training
-    train_loss, test_loss = session.losses()
+    train_loss, test_loss, test_outputs = session.evaluation()
     body = {
         "type": "frame",
         "version": session.version,
@@ -122,7 +125,7 @@ def frame_body(session, heatmap_size: int, boundary_size: int) -> dict:
         "gradients": _gradients(session),
         "sample": session.sample_values(),
         "loss": {"train": train_loss, "test": test_loss},
-        "metrics": _metrics(session),
+        "metrics": _metrics(session, test_outputs),
     }
     body["heatmaps"], body["boundary"] = _pictures(session, heatmap_size, boundary_size)
     return body

@@ -1,41 +1,29 @@
-"""JSON that stays valid when a number is not finite.
+"""JSON for everything the server sends: fast, and valid when a number is not finite.
 
 A model can hold finite weights whose loss overflows (a weight set to 1e200, say).
-Python's json writes such a float as `Infinity`, which is not JSON: browsers refuse the
-whole message. Here a non-finite number becomes `null`, and only when one is present,
-so the common case costs one plain `json.dumps`.
+Python's json writes such a float as `Infinity`, which is not JSON: browsers refuse
+the whole message. orjson writes every non-finite number as `null`, serializes NumPy
+arrays directly, and is several times faster than the standard library on frames,
+which are the server's hot path. Its floats round-trip exactly.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import typing
 
+import orjson
 from fastapi.responses import JSONResponse
 
-
-def finite_or_none(value):
-    """`value` with every non-finite float (at any depth) replaced by None."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite_or_none(v) for v in value]
-    return value
+_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
 def dumps(value) -> str:
     """Compact JSON text of `value`, non-finite numbers written as null."""
-    try:
-        return json.dumps(value, allow_nan=False, separators=(",", ":"))
-    except ValueError:
-        return json.dumps(finite_or_none(value), allow_nan=False, separators=(",", ":"))
+    return orjson.dumps(value, option=_OPTIONS).decode("utf-8")
 
 
 class SafeJSONResponse(JSONResponse):
     """The app's default response class: non-finite numbers become null instead of a 500."""
 
     def render(self, content: typing.Any) -> bytes:
-        return dumps(content).encode("utf-8")
+        return orjson.dumps(content, option=_OPTIONS)

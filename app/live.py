@@ -40,6 +40,8 @@ from engine.errors import EngineError
 log = logging.getLogger("nnplay.live")
 
 CLOSE_GONE = 4404  # the session does not exist (any more)
+TURNS_PER_SECOND = 30  # training turns each playing session gets, at the least, when many play
+MIN_TURN_SECONDS = 0.0002  # a turn always trains at least one batch, however short
 
 
 class Live:
@@ -126,10 +128,11 @@ class Live:
         s = self.settings
         try:
             while session.playing and not session.closed and self.train_pool is not None:
-                # Sessions take turns on the training threads: with many playing, each
-                # turn is shorter, so every session still moves (and sends frames) often.
-                share = s.train_threads / max(1, len(self.trainers))
-                budget = max(0.001, s.train_chunk_seconds * min(1.0, share * 4))
+                # Sessions take turns on the training threads, and every turn ends in a
+                # frame: with n playing, a turn lasts at most 1 / (n * TURNS_PER_SECOND)
+                # of a thread, so each session still moves (and sends frames) often.
+                share = s.train_threads / (max(1, len(self.trainers)) * TURNS_PER_SECOND)
+                budget = max(MIN_TURN_SECONDS, min(s.train_chunk_seconds, share))
                 await loop.run_in_executor(self.train_pool, session.train_chunk, budget)
         except asyncio.CancelledError:
             raise

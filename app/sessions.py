@@ -92,6 +92,7 @@ class Session:
             "test_loss": list(h.get("test_loss", [])),
         }
         self.last_trace_gradients: dict | None = None
+        self._evaluation: tuple | None = None  # see evaluation()
         self.status = {"playing": self.training["playing"], "reason": "created", "message": ""}
         if not self.history["epoch"]:
             self._record_history()
@@ -551,14 +552,28 @@ class Session:
     def losses(self) -> tuple[float, float]:
         """(train loss, test loss): the objective (data loss plus regularization) of the
         current model on each split."""
+        return self.evaluation()[:2]
+
+    def evaluation(self) -> tuple[float, float, np.ndarray]:
+        """(train objective, test objective, test outputs) of the current model.
+
+        Training turns (for the loss history) and frames both need these; they are
+        computed once and kept while the network, the data, the parameters and the
+        regularization stay the same (the key holds the network and problem objects
+        themselves, so a new one never matches an old entry)."""
         with self.lock:
-            p = self._problem
-            return self._loss(p.X_train, p.Y_train), self._loss(p.X_test, p.Y_test)
+            net, p = self._net, self._problem
+            key = (net.params.tobytes(), tuple(net.regularization.values()))
+            cached = self._evaluation
+            if cached is not None and cached[0] is net and cached[1] is p and cached[2] == key:
+                return cached[3]
+            train = net.evaluate(p.X_train, p.Y_train)[0]
+            test, outputs = net.evaluate(p.X_test, p.Y_test)
+            self._evaluation = (net, p, key, (train, test, outputs))
+            return train, test, outputs
 
     def _loss(self, X, Y) -> float:
-        if len(X) == 0:
-            return 0.0
-        return float(self._net.objective(X, Y))
+        return self._net.evaluate(X, Y)[0]
 
     def _record_history(self) -> None:
         h = self.history

@@ -36,6 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "server.md"
 SIX_BY_EIGHT = {"layers": [2, 8, 8, 8, 8, 8, 8, 1], "activation": "tanh"}
 CLASSIC = {"layers": [2, 4, 2, 1], "activation": "tanh"}
+# Messages are compact JSON with "type" first: a frame is told from its first bytes.
+FRAME_PREFIX = '{"type":"frame"'
 
 
 def free_port() -> int:
@@ -46,8 +48,7 @@ def free_port() -> int:
 
 def start_server(port: int, log) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
-         str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "app.cli", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "NNPLAY_MAX_SESSIONS": "1000"})
     for _ in range(600):
@@ -87,7 +88,7 @@ async def round_trip(base: str, http, model: dict, n: int) -> list[float]:
                                       "value": value}))
             for _ in range(100):
                 text = await ws.recv()
-                if text.startswith('{"type": "frame"'):
+                if text.startswith(FRAME_PREFIX):
                     frame = json.loads(text)
                     if frame["weights"][1][0][0] == value:
                         times.append((time.perf_counter() - began) * 1e3)
@@ -107,7 +108,7 @@ async def count_frames(ws, seconds: float, sizes: list | None = None) -> int:
             text = await asyncio.wait_for(ws.recv(), left)
         except TimeoutError:
             return frames
-        if text.startswith('{"type": "frame"'):
+        if text.startswith(FRAME_PREFIX):
             frames += 1
             if sizes is not None:
                 sizes.append(len(text))

@@ -530,6 +530,44 @@ def epoch_kernel(params, s0, s1, X, T, batch_size, sizes, offsets, mask, acts,
     return done, total, 0
 
 
+@_jit
+def evaluate_kernel(params, X, T, sizes, offsets, acts, loss, hub, with_loss):
+    """Outputs (n, k) of every row of X and, with `with_loss`, each row's loss against T.
+
+    The same forward pass and per-sample loss as one epoch's, in blocks of rows, with no
+    gradient and no update: what evaluating a model on a whole split needs.
+    """
+    n = X.shape[0]
+    L = sizes.shape[0] - 1
+    k = sizes[L]
+    Bmax = max(1, min(64, n))
+    units = np.empty(L + 1, dtype=np.int64)
+    widest = 0
+    off = 0
+    for l in range(L + 1):
+        units[l] = off
+        off += Bmax * sizes[l]
+        widest = max(widest, sizes[l])
+    Zb = np.empty(off)
+    Ab = np.empty(off)
+    D = np.empty(Bmax * widest)
+    row = np.empty(Bmax)
+    out = np.empty((n, k))
+    per_sample = np.zeros(n)
+    o = units[L]
+    for start in range(0, n, Bmax):
+        B = min(Bmax, n - start)
+        _forward(params, sizes, offsets, acts, X, start, B, Zb, Ab, units)
+        for r in range(B):
+            for j in range(k):
+                out[start + r, j] = Ab[o + r * k + j]
+        if with_loss:
+            _output_loss(loss, acts[L - 1], hub, Zb, Ab, T, start, B, k, o, D, row)
+            for r in range(B):
+                per_sample[start + r] = row[r]
+    return out, per_sample
+
+
 # --- the Python side ------------------------------------------------------------
 
 class KernelError(RuntimeError):
@@ -600,3 +638,19 @@ def run_epoch(net, X: np.ndarray, T: np.ndarray, batch_size: int) -> tuple[int, 
     opt.state = dict(zip(names, state, strict=True))
     opt.step += done
     return done, total, status
+
+
+def evaluate(net, X: np.ndarray, T: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(outputs (n, k), per-sample losses (n,)) of `net` on checked float64 data; with T
+    None only the outputs are computed (the losses are zeros)."""
+    acts, loss, hub = kernel_arguments(net)[:3]
+    layout = net.layout
+    with_loss = T is not None
+    if T is None:
+        T = np.zeros((X.shape[0], layout.sizes[-1]))
+    try:
+        return evaluate_kernel(net.params, np.ascontiguousarray(X), np.ascontiguousarray(T),
+                               layout.sizes, layout.offsets, acts, loss, hub, with_loss)
+    except NumbaError as error:
+        raise KernelError(f"engine.fastpath: the numba kernel failed to compile: {error}") \
+            from error

@@ -279,6 +279,18 @@ class Network:
         data = float(self._loss.value(zs[-1], acts[-1], T, self.loss_params).mean())
         return data + self._regularization()[0]
 
+    def evaluate(self, X, Y) -> tuple[float, Array]:
+        """(objective, outputs (n, n_outputs)) on a whole split, through the compiled
+        kernel: the same numbers as `objective` and `predict` to rounding (~1e-15
+        relative), several times faster; for evaluation, not for traces. An empty X
+        gives an objective of 0.0."""
+        X, T = self._data(X, Y)
+        outputs, per_sample = fastpath.evaluate(self, X, T)
+        if per_sample.size == 0:
+            return 0.0, outputs
+        return float(np.add.reduce(per_sample)) / per_sample.size + \
+            self._regularization()[0], outputs
+
     def flat_gradient(self, X, Y) -> tuple[float, Array]:
         """The objective and its gradient as one flat vector (parameter layout)."""
         X, T = self._data(X, Y)

@@ -184,9 +184,12 @@ def quantize(maps, lo: float, hi: float) -> np.ndarray:
     values clipped to [lo, hi], rounded to the nearest byte; NaN becomes lo."""
     if not hi > lo:
         raise ValueError(f"range: expected lo < hi, got [{lo}, {hi}]")
-    v = np.asarray(maps, dtype=np.float32)
-    scaled = (np.clip(v, lo, hi) - np.float32(lo)) * np.float32(255.0 / (hi - lo))
-    return np.rint(np.nan_to_num(scaled, nan=0.0)).astype(np.uint8)
+    # fmax ignores a NaN operand, so NaN becomes lo here; the rest works in place.
+    v = np.fmax(np.asarray(maps, dtype=np.float32), np.float32(lo))
+    np.fmin(v, np.float32(hi), out=v)
+    v -= np.float32(lo)
+    v *= np.float32(255.0 / (hi - lo))
+    return np.rint(v, out=v).astype(np.uint8)
 
 
 def boundary(outputs: np.ndarray, task: str, loss: str, output_activation: str) -> dict:

@@ -17,7 +17,7 @@ from engine import metrics
 from engine.datasets import EXTENT, Dataset, generate
 from engine.errors import IncompatibleError
 from engine.features import feature_matrix
-from engine.losses import check_compatible, decode_predictions, encode_targets
+from engine.losses import LOSSES, check_compatible, decode_predictions, encode_targets
 from engine.preprocessing import Preprocessor
 
 
@@ -98,6 +98,10 @@ class Problem:
         return metrics.classification_report(labels, predicted, self.n_classes)
 
 
+# Losses defined only for class labels (probabilities or -1/+1 margins).
+CLASS_LOSSES = ("binary_cross_entropy", "cross_entropy", "hinge")
+
+
 def prepare(spec: dict | None, loss: str, output_activation: str, n_outputs: int) -> Problem:
     """Build the ``Problem`` for a dataset spec and a network's loss, output activation
     and number of outputs. Raises ``DatasetError`` for a bad spec and
@@ -105,6 +109,11 @@ def prepare(spec: dict | None, loss: str, output_activation: str, n_outputs: int
     dataset = generate(spec)
     check_compatible(loss, output_activation, n_outputs)
     features = tuple(dataset.spec["features"])
+    if dataset.task == "regression" and loss in CLASS_LOSSES:
+        raise IncompatibleError(
+            f"{loss} compares class labels, but a regression dataset has real-valued "
+            f"targets (choose from {', '.join(l for l in LOSSES if l not in CLASS_LOSSES)})",
+            "loss")
     if dataset.task == "regression" and n_outputs != 1:
         raise IncompatibleError(
             f"a regression dataset has one target, the network has {n_outputs} outputs", "layers"

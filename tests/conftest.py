@@ -24,12 +24,11 @@ def free_port() -> int:
 
 
 def start_server(port: int, env: dict | None = None) -> subprocess.Popen:
-    """`python -m uvicorn app.main:app` on 127.0.0.1:`port`, answering /healthz on return."""
+    """`nnplay` (as `python -m app.cli`) on 127.0.0.1:`port`, answering /healthz on return."""
     # A file, not a pipe: a full pipe would block the server. Closed in stop_server.
     log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "app.cli", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, env={**os.environ, **(env or {})},
         stdout=log, stderr=subprocess.STDOUT, text=True,
     )

@@ -297,3 +297,18 @@ def test_missing_node_modules_is_a_clear_start_up_error(monkeypatch, tmp_path):
 def test_importing_the_app_is_cheap():
     assert len(main.app.state.store) == 0
     assert main.app.state.live.train_pool is None
+
+
+def test_an_overflowing_loss_is_sent_as_null_not_as_invalid_json(client, sid):
+    # 1e200 is finite, but the squared error it causes is not: the answer must still be
+    # JSON (no bare Infinity), and the session keeps working.
+    r = client.patch(f"/api/sessions/{sid}/weights",
+                     json={"layer": 1, "from": 0, "to": 0, "value": 1e200})
+    assert r.status_code == 200, r.text
+    assert b"Infinity" not in r.content and b"NaN" not in r.content
+    body = r.json()
+    assert body["train_loss"] is None
+    r = client.patch(f"/api/sessions/{sid}/weights",
+                     json={"layer": 1, "from": 0, "to": 0, "value": 0.5})
+    assert r.status_code == 200
+    assert isinstance(r.json()["train_loss"], float)

@@ -317,3 +317,68 @@ def test_bad_create_names_the_field(store):
         store.create(model={"layers": [2, 65, 1]})
     assert info.value.field == "layers[1]"
     assert len(store) == 0
+
+
+def hand_mse(session, split="train"):
+    """The data loss written out: mean of (y - t)^2 over the split's rows."""
+    doc = session.to_dict()["model"]
+    p = session.problem
+    points, targets = (p.train_points, p.Y_train) if split == "train" else (p.test_points,
+                                                                             p.Y_test)
+    errors = [(hand_output(doc["weights"], doc["biases"], x) - t[0]) ** 2
+              for x, t in zip(points.tolist(), targets.tolist(), strict=True)]
+    return sum(errors) / len(errors)
+
+
+def test_losses_follow_every_change_to_the_model(hand):
+    # The evaluation is cached; each change below must be seen, never a stale number.
+    assert hand.losses()[0] == pytest.approx(hand_mse(hand), rel=1e-12)
+    hand.set_weight(0, 0, 1, -0.75)
+    assert hand.losses()[0] == pytest.approx(hand_mse(hand), rel=1e-12)
+    hand.set_bias(1, 0, 2.5)
+    assert hand.losses()[1] == pytest.approx(hand_mse(hand, "test"), rel=1e-12)
+    hand.step("batch")
+    assert hand.losses()[0] == pytest.approx(hand_mse(hand), rel=1e-12)
+    # L2 adds rate * 1/2 * sum w^2 over the weights (not the biases).
+    hand.set_training(regularization="l2", regularization_rate=0.1)
+    w = hand.to_dict()["model"]["weights"]
+    penalty = 0.05 * sum(v * v for layer in w for row in layer for v in row)
+    assert hand.losses()[0] == pytest.approx(hand_mse(hand) + penalty, rel=1e-12)
+    hand.reset()
+    assert hand.losses()[0] == pytest.approx(hand_mse(hand) + penalty_of(hand), rel=1e-12)
+
+
+def penalty_of(session):
+    doc = session.to_dict()["model"]
+    rate = doc["regularization"]["rate"] if doc["regularization"]["name"] == "l2" else 0.0
+    return rate / 2 * sum(v * v for layer in doc["weights"] for row in layer for v in row)
+
+
+def test_configure_with_a_dataset_is_one_change(hand):
+    heard = []
+    hand.subscribe(lambda s, kind: heard.append(kind))
+    hand.configure({"hidden": [3], "activation": "tanh", "output_activation": "softmax",
+                    "loss": "cross_entropy"}, dataset={"name": "blobs", "classes": 3})
+    doc = hand.to_dict()
+    assert doc["model"]["layers"] == [2, 3, 3]
+    assert doc["dataset"]["name"] == "blobs"
+    assert heard == ["snapshot"]
+
+
+def test_a_refused_configure_with_a_dataset_changes_nothing(hand):
+    before = state(hand)
+    # sigmoid + binary cross-entropy cannot fit a regression dataset: nothing may change,
+    # neither the model nor the dataset.
+    with pytest.raises((BadInput, EngineError)):
+        hand.configure({"output_activation": "sigmoid", "loss": "binary_cross_entropy"},
+                       dataset={"name": "plane"})
+    assert state(hand) == before
+
+
+def test_replace_model_with_a_dataset_takes_the_model_as_written(store):
+    session = store.create()
+    model = dict(HAND_MODEL)
+    session.replace_model(model, dataset=HAND_DATA)
+    doc = session.to_dict()
+    assert doc["model"]["weights"] == HAND_MODEL["weights"]
+    assert doc["dataset"]["name"] == "csv"

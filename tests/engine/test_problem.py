@@ -90,3 +90,13 @@ def test_evaluate_reports():
     assert r.evaluate(exact, "train") == {"mse": pytest.approx(0.0, abs=1e-30),
                                           "mae": pytest.approx(0.0, abs=1e-15),
                                           "r2": pytest.approx(1.0, abs=1e-12)}  # fmt: skip
+
+
+@pytest.mark.parametrize(("loss", "output"), [("binary_cross_entropy", "sigmoid"),
+                                              ("hinge", "linear")])
+def test_class_losses_are_refused_for_regression(loss, output):
+    with pytest.raises(IncompatibleError) as e:
+        prepare({"name": "plane"}, loss, output, 1)
+    assert e.value.field == "loss"
+    assert str(e.value) == (f"loss: {loss} compares class labels, but a regression dataset "
+                            "has real-valued targets (choose from mse, sse, mae, huber)")
