@@ -56,7 +56,7 @@ class Playground:
         self.task = ui_table.task_of(self.values)
         self.n_classes = ui_table.n_classes_of(self.values) if self.task != "regression" else 0
         self.task_label = ("regression" if self.task == "regression"
-                           else f"{self.n_classes} classes")
+                           else f"{self.n_classes} class{'' if self.n_classes == 1 else 'es'}")
         self.n_points = self.values.get("n_points")
         if self.values["dataset"] == "csv":
             self.n_points = len(self.values.get("points", ()))

@@ -6,6 +6,7 @@ import { Connection } from "./connection.js";
 import { NetworkView } from "./network_view.js";
 import { StepController, renderEquations } from "./animation.js";
 import { fmt, neuronName, forwardEquationFromFrame } from "./equations.js";
+import { paintHeatmap } from "./heatmap.js";
 
 const sessionId = document.body.dataset.sessionId;
 const connection = new Connection(sessionId);
@@ -21,7 +22,10 @@ const state = { model: null, features: [], preprocessing: "none", dataset: null,
 const view = new NetworkView(svg, { onPick: (sel, ev) => pick(sel, ev) });
 const steps = new StepController(stepRoot, { connection, view, context: () => context() });
 steps.onIdle = () => showSelectionEquations();
-steps.onLive = (f) => f && refreshLive(f);
+steps.onLive = (f) => {
+  if (f) refreshLive(f);
+  playground?.render();  // the panels held back during the step show the step's result now
+};
 
 // ---- model structure ---------------------------------------------------------------
 
@@ -69,6 +73,7 @@ function refreshLive(frame) {
   state.frame = frame;
   readout(frame);
   refreshSliders(frame);
+  paintBigMap();
   if (!steps.stepper.trace) equationsSoon(frame.playing);
 }
 
@@ -115,6 +120,8 @@ function readout(frame) {
 }
 
 connection.on("snapshot", (msg) => {
+  pendingFrame = null;
+  hideBigMap();  // the neurons are drawn anew
   state.model = msg.session.model;
   state.features = msg.session.dataset.features || [];
   state.preprocessing = msg.session.dataset.preprocessing || "none";
@@ -125,9 +132,17 @@ connection.on("snapshot", (msg) => {
   applyFrame(msg.frame);
 });
 
+// Frames can arrive faster than the page paints: keep only the newest and apply it once
+// per animation frame, so no work is spent on a frame that would never be seen.
+let pendingFrame = null;
 connection.on("frame", (frame) => {
   if (steps.frame(frame)) return;
-  applyFrame(frame);
+  if (pendingFrame === null) requestAnimationFrame(() => {
+    const f = pendingFrame;
+    pendingFrame = null;
+    if (f) applyFrame(f);  // null: a snapshot came in between and superseded it
+  });
+  pendingFrame = frame;
 });
 
 connection.on("trace", (msg) => {
@@ -377,10 +392,60 @@ stepRoot.querySelector('[data-action="worked-example"]')?.addEventListener("htmx
     : "The worked example could not be loaded.";
 });
 
+// ---- a neuron's map, large, while the pointer or the focus is on it -----------------------
+
+const bigMap = root.querySelector(".nv-bigmap");
+let bigNode = null;  // [layer, neuron] shown, or null
+
+function paintBigMap() {
+  const h = state.frame && state.frame.heatmaps;
+  if (!bigNode || !h) return;
+  const index = h.nodes.findIndex(([l, j]) => l === bigNode[0] && j === bigNode[1]);
+  if (index < 0) return;
+  paintHeatmap(bigMap.querySelector("canvas"), { data: h.data, size: h.size, range: h.range, index });
+}
+
+function showBigMap(node) {
+  const l = Number(node.dataset.layer), j = Number(node.dataset.neuron);
+  bigNode = [l, j];
+  bigMap.dataset.layer = String(l);
+  bigMap.dataset.neuron = String(j);
+  bigMap.querySelector("figcaption").textContent = name(l, j);
+  paintBigMap();
+  bigMap.hidden = false;
+  // Beside the neuron, on whichever side has room, inside the stage.
+  const stage = bigMap.parentElement.getBoundingClientRect(), r = node.getBoundingClientRect();
+  const w = bigMap.offsetWidth, hgt = bigMap.offsetHeight;
+  const right = r.right - stage.left + 8;
+  const x = right + w <= stage.width ? right : Math.max(0, r.left - stage.left - w - 8);
+  const y = Math.min(Math.max(0, r.top - stage.top + r.height / 2 - hgt / 2), Math.max(0, stage.height - hgt));
+  bigMap.style.left = `${x}px`;
+  bigMap.style.top = `${y}px`;
+}
+
+function hideBigMap() {
+  bigNode = null;
+  bigMap.hidden = true;
+}
+
+for (const [enter, leave] of [["pointerover", "pointerout"], ["focusin", "focusout"]]) {
+  svg.addEventListener(enter, (ev) => {
+    const node = ev.target.closest('.nv-node[data-pick="neuron"]');
+    if (node) showBigMap(node);
+  });
+  svg.addEventListener(leave, (ev) => {
+    const node = ev.target.closest('.nv-node[data-pick="neuron"]');
+    if (node && !node.contains(ev.relatedTarget)) hideBigMap();
+  });
+}
+
 // ---- the playground (its own module, loaded when present) -------------------------------
 
+let playground = null;
 import("./playground.js")
-  .then((m) => m.initPlayground({ connection, root: document, sessionId }))
+  .then((m) => {
+    playground = m.initPlayground({ connection, root: document, sessionId, held: () => steps.active });
+  })
   .catch((err) => {
     if (!/Failed to fetch|Cannot find module|404|Importing a module script failed/i.test(String(err && err.message))) {
       console.warn("nnplay: the playground module did not start", err);

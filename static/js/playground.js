@@ -18,7 +18,12 @@ const SOCKET_ACTIONS = {
   "new-seed": () => ({ type: "reset", new_seed: true }),
 };
 
-export function initPlayground({ connection, root = document.body, sessionId }) {
+/**
+ * `held()` says whether the step animation is holding live frames back (they show at its
+ * evaluation phase): the panels then keep showing the numbers from before the step, and
+ * `render()` (returned) is called again when the animation lets go.
+ */
+export function initPlayground({ connection, root = document.body, sessionId, held = () => false }) {
   const $ = (sel) => root.querySelector(sel);
   const host = root.body || root;  // `root` may be the document: its body carries the flags
   const state = {
@@ -39,6 +44,7 @@ export function initPlayground({ connection, root = document.body, sessionId }) 
 
   function render() {
     state.pending = false;
+    if (held()) return;
     const t0 = performance.now();
     const canvas = $("#pg-boundary");
     if (canvas) drawBoundary(canvas, state.frame && state.frame.boundary, state.data, options());

@@ -142,3 +142,34 @@ def test_dark_mode_and_a_wide_network_draw_without_errors(browser, server, api):
         assert not page.errors, page.errors
     finally:
         page.context.close()
+
+
+PIXELS = """([sel]) => {
+  const c = document.querySelector(sel);
+  return Array.from(c.getContext("2d").getImageData(0, 0, c.width, c.height).data);
+}"""
+
+
+def test_hovering_a_neuron_shows_its_map_large(page, server):
+    load(page, server)
+    big = page.locator(".nv-bigmap")
+    assert big.is_hidden()
+    node = page.locator('.nv-node[data-layer="1"][data-neuron="1"]')
+    node.hover()
+    big.wait_for(state="visible")
+    assert big.get_attribute("data-layer") == "1" and big.get_attribute("data-neuron") == "1"
+    assert big.locator("figcaption").inner_text() == "hidden 1 neuron 2"
+    # the large map is this neuron's map (the same pixels as its small canvas, drawn at
+    # 200 px), and not another neuron's
+    small = page.evaluate(PIXELS, ['.nv-node[data-layer="1"][data-neuron="1"] canvas'])
+    other = page.evaluate(PIXELS, ['.nv-node[data-layer="1"][data-neuron="0"] canvas'])
+    assert page.evaluate(PIXELS, [".nv-bigmap canvas"]) == small
+    assert small != other
+    assert big.locator("canvas").bounding_box()["width"] == 200
+    shot(page, "neuron-map-large-1280x800")
+    page.mouse.move(2, 2)
+    big.wait_for(state="hidden")
+    # the keyboard shows it too
+    page.locator('.nv-node[data-layer="2"][data-neuron="0"]').focus()
+    big.wait_for(state="visible")
+    assert big.locator("figcaption").inner_text() == "hidden 2 neuron 1"
