@@ -13,7 +13,13 @@ PORT   ?= 8000
 run: setup
 	$(VENV)/bin/nnplay --host $(HOST) --port $(PORT)
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed $(VENV)/.kernels
+
+# The engine's numba kernels, compiled once into their on-disk cache (again when the
+# engine changes), so the first training step does not wait seconds for the compiler.
+$(VENV)/.kernels: $(VENV)/.installed $(wildcard engine/*.py)
+	$(PY) -m engine.warmup
+	touch $@
 
 # The app and its pinned dependencies; constraints.txt pins every transitive one.
 $(VENV)/.installed: pyproject.toml constraints.txt
