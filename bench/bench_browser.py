@@ -12,8 +12,8 @@ features, so every one of the 7 + 48 + 1 nodes has its heatmap in every frame:
    newest frame once per animation frame) with layout forced, timed in the page from the
    event to the end of the apply. Target p95 <= 16 ms.
 
-Run: `.venv/bin/python bench/bench_browser.py` (writes nothing; paste the table into
-bench/results/browser.md).
+Run: `.venv/bin/python bench/bench_browser.py`; writes bench/results/browser.md (its
+"Reading" section, written by hand, is kept).
 """
 
 from __future__ import annotations
@@ -28,14 +28,13 @@ import httpx
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "browser.md"
+# The hand-written reading below this heading in the results file is kept across runs.
+NOTES = "\n## Reading\n"
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import free_port, start_server, stop_server  # noqa: E402
+from common import CHROMIUM, CHROMIUM_ARGS, cpu_model, free_port, start_server, stop_server  # noqa: E402
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
-]
 FEATURES = ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
 LAYERS = [7, 8, 8, 8, 8, 8, 8, 1]
 FRAMES = 200
@@ -124,7 +123,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         with sync_playwright() as p, httpx.Client(base_url=base, timeout=60) as api:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
             page.goto(base + "/")
             page.wait_for_selector("#network-view .nv-node")
@@ -155,23 +154,46 @@ def main() -> None:
             browser.close()
     finally:
         stop_server(proc)
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    print(f"machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-          f"Chromium {version} (headless, --disable-gpu)")
-    print(f"network {LAYERS}, {nodes} heatmaps per frame")
-    print("| measure | n | median ms | p95 ms | max ms | target |")
-    print("|---|---|---|---|---|---|")
-    print(summary("apply one frame (JS + style + layout)", apply_ms, "p95 <= 8 ms"))
-    print(summary("slider input -> redrawn output (round trip)", slider_ms, "p95 <= 16 ms"))
-    print(summary("  of which in the page (input handler + frame applied)", client_ms, ""))
-    print(f"load average during the run: {os.getloadavg()}")
+    cpu = cpu_model()
+    load = os.getloadavg()
+    lines = [
+        "# Browser benchmark: the network view (bench/bench_browser.py)",
+        "",
+        f"Network {LAYERS} on spiral with all seven features: {nodes} heatmaps of 20x20",
+        "in every frame, 384 edges; the page at 1920x1080.",
+        "",
+        "- **apply one frame**: real frames recorded from the live stream while training,",
+        "  replayed through the page's frame handler, then style and layout forced;",
+        "  paint and compositing are not included.",
+        "- **slider input -> redrawn output**: an `input` event on a weight slider, the",
+        "  `set_weight` message, the server's frame, and that frame applied by main.js in",
+        "  the next animation frame, with layout forced; timed in the page. The second row",
+        "  is the part spent in the page's own code (input handler, waiting for the",
+        "  animation frame, applying); the rest is the server, the socket and the",
+        "  browser's style, layout, paint and raster of the previous frame.",
+        "",
+        "## Machine",
+        "",
+        f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()},",
+        f"Chromium {version} headless with `--disable-gpu` (software rendering);",
+        f"server and browser on the same machine; load average during the run: "
+        f"{load[0]:.2f}.",
+        "",
+        "## Results",
+        "",
+        "| measure | n | median ms | p95 ms | max ms | target |",
+        "|---|---|---|---|---|---|",
+        summary("apply one frame (JS + style + layout)", apply_ms, "p95 <= 8 ms"),
+        summary("slider input -> redrawn output (round trip)", slider_ms, "p95 <= 16 ms"),
+        summary("  of which in the page's code", client_ms, ""),
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    notes = RESULTS.read_text().split(NOTES, 1)[1] if RESULTS.exists() and \
+        NOTES in RESULTS.read_text() else "\n"
+    RESULTS.write_text(text + NOTES + notes)
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import cpu_model  # noqa: E402
+
 from engine import Network  # noqa: E402
 from engine.pictures import node_maps  # noqa: E402
 from engine.problem import prepare  # noqa: E402
@@ -48,16 +50,6 @@ DEEP = [2, 8, 8, 8, 8, 8, 8, 1]
 
 
 # --- machine --------------------------------------------------------------------
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
 
 def _blas() -> str:
     """Which BLAS numpy runs and which of its kernels (threadpoolctl if present)."""
@@ -95,7 +87,7 @@ def machine() -> dict:
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "nproc": os.cpu_count(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numba": numba.__version__,

@@ -22,15 +22,12 @@ import argparse
 import collections
 import os
 import platform
-import socket
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
+from common import CHROMIUM, CHROMIUM_ARGS, cpu_model, free_port, start_server, stop_server
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,26 +60,6 @@ SAMPLE = """() => ({
   renders: performance.getEntriesByName("pg-render").map((e) => e.duration),
   shown: document.querySelector('[data-metric="epochs_per_second"]').textContent,
 })"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, log) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(600):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
 
 
 def measure(browser, base: str, query: str, seconds: float, profile: bool) -> dict:
@@ -141,14 +118,7 @@ def profile_shares(prof: dict) -> dict:
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     chromium = subprocess.run(["/usr/bin/chromium", "--version"], capture_output=True,
                               text=True).stdout.strip()
     load = os.getloadavg()[0]
@@ -161,20 +131,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
-    port = free_port()
-    with tempfile.TemporaryFile() as log:
-        rows, about = run(port, log, args.seconds)
+    rows, about = run(free_port(), args.seconds)
     write(rows, about, args.seconds)
 
 
-def run(port: int, log, seconds: float) -> tuple[dict, str]:
-    proc = start_server(port, log)
+def run(port: int, seconds: float) -> tuple[dict, str]:
+    proc = start_server(port)
     about = machine()
     rows = {}
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                        args=["--no-sandbox", "--disable-gpu"])
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for k, (name, query) in enumerate(CASES.items()):
                 rows[name] = measure(browser, f"http://127.0.0.1:{port}", query, seconds,
                                      profile=k == 1)
@@ -184,8 +151,7 @@ def run(port: int, log, seconds: float) -> tuple[dict, str]:
                       flush=True)
             browser.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_server(proc)
     return rows, about
 
 

@@ -19,17 +19,13 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import httpx
 import numpy as np
+from common import cpu_model, free_port, start_server, stop_server  # bench/common.py
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,27 +34,6 @@ SIX_BY_EIGHT = {"layers": [2, 8, 8, 8, 8, 8, 8, 1], "activation": "tanh"}
 CLASSIC = {"layers": [2, 4, 2, 1], "activation": "tanh"}
 # Messages are compact JSON with "type" first: a frame is told from its first bytes.
 FRAME_PREFIX = '{"type":"frame"'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, log) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "NNPLAY_MAX_SESSIONS": "1000"})
-    for _ in range(600):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
 
 
 def pct(values, q) -> float:
@@ -159,12 +134,7 @@ async def many_sessions(base: str, http, n: int, model: dict, seconds: float) ->
 
 
 def machine() -> str:
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    cpu = cpu_model()
     import fastapi
     import uvicorn
     return (f"nproc {os.cpu_count()}, CPU {cpu}; Python {platform.python_version()}, "
@@ -176,8 +146,8 @@ def machine() -> str:
 async def main(quick: bool) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile(mode="w+") as log:
-        proc = start_server(port, log)
+    proc = start_server(port, env={"NNPLAY_MAX_SESSIONS": "1000"})
+    if True:
         try:
             async with httpx.AsyncClient(base_url=base, timeout=60) as http:
                 # Warm the numba kernels (compiled on first use, cached on disk after).
@@ -213,8 +183,7 @@ async def main(quick: bool) -> None:
                         print(lines[-1], flush=True)
                 lines += ["", "Targets: >= 50 sessions at >= 10 frames/s each, /healthz < 100 ms."]
         finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+            stop_server(proc)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")
     print(f"wrote {RESULTS}")

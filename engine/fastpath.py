@@ -458,6 +458,23 @@ def _propose(opt, hp, beta1, beta2, step, params, grad, s0, s1, P, S0, S1):
             P[q] = p - lr * (g / (math.sqrt(v) + eps))
 
 
+@_helper
+def _block_buffers(sizes, Bmax):
+    """Work space for blocks of up to Bmax rows: (units, Zb, Ab, D, E). Each layer's
+    (B, n_l) block of pre-activations (Zb) / activations (Ab) lies one after another,
+    layer l's starting at units[l]; D and E hold one layer's deltas."""
+    L = sizes.shape[0] - 1
+    units = np.empty(L + 1, dtype=np.int64)
+    widest = 0
+    off = 0
+    for l in range(L + 1):
+        units[l] = off
+        off += Bmax * sizes[l]
+        widest = max(widest, sizes[l])
+    return units, np.empty(off), np.empty(off), np.empty(Bmax * widest), \
+        np.empty(Bmax * widest)
+
+
 @_jit
 def epoch_kernel(params, s0, s1, X, T, batch_size, sizes, offsets, mask, acts,
                  loss, hub, reg, rate, opt, hp, beta1, beta2, step0):
@@ -470,18 +487,7 @@ def epoch_kernel(params, s0, s1, X, T, batch_size, sizes, offsets, mask, acts,
     n = X.shape[0]
     Bmax = min(batch_size, n)
     L = sizes.shape[0] - 1
-    # Each layer's (B, n_l) block of pre-activations / activations, one after another.
-    units = np.empty(L + 1, dtype=np.int64)
-    widest = 0
-    off = 0
-    for l in range(L + 1):
-        units[l] = off
-        off += Bmax * sizes[l]
-        widest = max(widest, sizes[l])
-    Zb = np.empty(off)
-    Ab = np.empty(off)
-    D = np.empty(Bmax * widest)
-    E = np.empty(Bmax * widest)
+    units, Zb, Ab, D, E = _block_buffers(sizes, Bmax)
     row = np.empty(Bmax)
     size = params.shape[0]
     grad = np.empty(size)
@@ -541,16 +547,7 @@ def evaluate_kernel(params, X, T, sizes, offsets, acts, loss, hub, with_loss):
     L = sizes.shape[0] - 1
     k = sizes[L]
     Bmax = max(1, min(64, n))
-    units = np.empty(L + 1, dtype=np.int64)
-    widest = 0
-    off = 0
-    for l in range(L + 1):
-        units[l] = off
-        off += Bmax * sizes[l]
-        widest = max(widest, sizes[l])
-    Zb = np.empty(off)
-    Ab = np.empty(off)
-    D = np.empty(Bmax * widest)
+    units, Zb, Ab, D, _ = _block_buffers(sizes, Bmax)
     row = np.empty(Bmax)
     out = np.empty((n, k))
     per_sample = np.zeros(n)

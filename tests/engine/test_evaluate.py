@@ -8,18 +8,9 @@ import pytest
 from engine import Network
 from engine.activations import HIDDEN_ACTIVATIONS
 from engine.losses import LOSSES
+from tests.engine.test_gradients import _targets
 
 PAIRS = [(output, loss) for loss, spec in LOSSES.items() for output in spec.accepts]
-
-
-def _targets(loss, output, rng, n, k):
-    if loss == "cross_entropy":
-        return np.eye(k)[rng.integers(0, k, n)]
-    if loss == "binary_cross_entropy" or output == "sigmoid":
-        return rng.integers(0, 2, (n, k)).astype(float)
-    if loss == "hinge":
-        return rng.choice([-1.0, 1.0], (n, k))
-    return rng.normal(0.0, 0.8, (n, k))
 
 
 @pytest.mark.parametrize("hidden", list(HIDDEN_ACTIVATIONS))
