@@ -11,6 +11,7 @@ partial says why.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 
 from fastapi import APIRouter, Request
@@ -22,6 +23,7 @@ from app import ui_table, urlstate
 from app.errors import AppError
 from app.templating import templates
 from app.ui_table import BY_NAME, SETTINGS, SettingError
+from engine.csvdata import parse_csv
 from engine.errors import EngineError
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -347,16 +349,18 @@ async def post_point(request: Request, session_id: str) -> HTMLResponse:
     return await _update(request, session_id, "data_panel", edit)
 
 
+async def _read_upload(request: Request) -> tuple[dict, bytes]:
+    """(view options, the bytes of the form's `file` field; empty when none was chosen)."""
+    form = await request.form()
+    upload = form.get("file")
+    return _view_of(form), (await upload.read() if hasattr(upload, "read") else b"")
+
+
 @router.post("/{session_id}/csv", response_class=HTMLResponse)
 async def post_csv(request: Request, session_id: str) -> HTMLResponse:
     """Upload a CSV (`x1,x2,label`); a bad file keeps the current data and says where."""
-    from engine.csvdata import parse_csv
-
     session = request.app.state.store.get(session_id)
-    form = await request.form()
-    view = _view_of(form)
-    upload = form.get("file")
-    raw = await upload.read() if hasattr(upload, "read") else b""
+    view, raw = await _read_upload(request)
     error = None
 
     def work():
@@ -405,13 +409,8 @@ async def get_share(request: Request, session_id: str) -> HTMLResponse:
 async def post_model(request: Request, session_id: str) -> HTMLResponse:
     """Import a model document file; the share box answers, saying why if it was refused.
     (The panels follow the session's snapshot.)"""
-    import json
-
     session = request.app.state.store.get(session_id)
-    form = await request.form()
-    view = _view_of(form)
-    upload = form.get("file")
-    raw = await upload.read() if hasattr(upload, "read") else b""
+    view, raw = await _read_upload(request)
     error = None
     try:
         doc = json.loads(raw.decode("utf-8-sig"))
