@@ -113,6 +113,19 @@ class WeightUpdatePublic(BaseModel):
     sample: dict[str, Any]
 
 
+class GradientCheckPublic(BaseModel):
+    """Backpropagation's gradient against central differences, on the current batch."""
+
+    batch: dict[str, Any] = Field(description="the training rows [lo, hi) checked")
+    eps: float = Field(description="the central-difference step")
+    max_relative_error: float
+    checked: int = Field(description="parameters compared (evenly spaced when the model "
+                                     "has more than the limit)")
+    total: int = Field(description="parameters in the model")
+    parameters: list[dict[str, Any]] = Field(
+        description="per parameter: parameter, analytic, numeric, relative_error")
+
+
 class DatasetPublic(BaseModel):
     spec: dict[str, Any]
     task: str

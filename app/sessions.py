@@ -29,6 +29,7 @@ from app.errors import BadInput, SessionNotFound, TooManySessions
 from engine import Network
 from engine.csvdata import parse_csv, to_csv
 from engine.errors import DivergenceError, EngineError
+from engine.gradcheck import gradient_check
 from engine.problem import prepare
 
 STRUCTURE_FIELDS = (
@@ -38,6 +39,8 @@ STRUCTURE_FIELDS = (
 REGULARIZATION_NAMES = ("none", "l1", "l2")
 UNITS = ("epoch", "batch", "sample")
 SPLITS = ("train", "test")
+GRADCHECK_EPS = 1e-6
+GRADCHECK_MOST = 2000  # two objective evaluations each, with the session's lock held
 
 Listener = Callable[["Session", str], None]
 
@@ -607,6 +610,18 @@ class Session:
                 "a": [np.asarray(a)[0].tolist() for a in trace.activations],
                 "loss": self._loss(X[index:index + 1], Y[index:index + 1]),
             }
+
+    def gradient_check(self) -> dict:
+        """Backpropagation's gradient on the current batch against central differences
+        (engine.gradcheck), for at most GRADCHECK_MOST evenly spaced parameters."""
+        with self.lock:
+            lo, hi = self.batch_rows()
+            p = self._problem
+            worst, details = gradient_check(self._net, p.X_train[lo:hi], p.Y_train[lo:hi],
+                                            eps=GRADCHECK_EPS, most=GRADCHECK_MOST)
+            return {"batch": {"split": "train", "indices": [lo, hi]}, "eps": GRADCHECK_EPS,
+                    "max_relative_error": worst, "checked": len(details),
+                    "total": int(self._net.params.size), "parameters": details}
 
     def forward(self, inputs=None, points=None) -> dict:
         """Every layer's activations for feature-space `inputs` or raw-plane `points`."""

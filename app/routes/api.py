@@ -14,6 +14,7 @@ from app.schemas import (
     DatasetPublic,
     ForwardCreate,
     ForwardPublic,
+    GradientCheckPublic,
     HealthPublic,
     SessionCreate,
     SessionPublic,
@@ -89,6 +90,14 @@ def replace_model(session: SessionDep,
 def step_session(session: SessionDep, body: StepCreate | None = None) -> dict[str, Any]:
     """One traced optimizer update on the current batch or the selected sample."""
     return session.step((body or StepCreate()).unit)
+
+
+@router.get("/api/sessions/{session_id}/gradient-check", response_model=GradientCheckPublic,
+            tags=["training"], responses=ERRORS)
+def check_gradients(session: SessionDep) -> dict:
+    """Compare backpropagation's gradient of the objective on the current batch with
+    central differences, parameter by parameter (the model is left unchanged)."""
+    return session.gradient_check()
 
 
 @router.post("/api/sessions/{session_id}/forward", response_model=ForwardPublic,

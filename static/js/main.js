@@ -392,6 +392,29 @@ stepRoot.querySelector('[data-action="worked-example"]')?.addEventListener("htmx
     : "The worked example could not be loaded.";
 });
 
+// ---- gradient check: backpropagation against central differences (the engine's numbers) ----
+
+const gradBox = stepRoot.querySelector('[data-role="gradcheck"]');
+stepRoot.querySelector('[data-action="gradient-check"]')?.addEventListener("click", async () => {
+  gradBox.hidden = false;
+  gradBox.textContent = "Checking the gradients…";
+  try {
+    const res = await fetch(`/api/sessions/${encodeURIComponent(sessionId)}/gradient-check`);
+    const body = await res.json();
+    if (!res.ok) throw new Error(body.detail?.message || res.statusText);
+    const [lo, hi] = body.batch.indices;
+    const verdict = body.max_relative_error < 1e-5
+      ? "backpropagation agrees with the slopes measured numerically"
+      : "backpropagation and the numerical slopes differ (near a kink such as relu's 0 this can be expected)";
+    gradBox.dataset.value = String(body.max_relative_error);
+    gradBox.textContent = `Gradient check on training rows ${lo}–${hi - 1}: largest relative error `
+      + `${body.max_relative_error.toExponential(1)} over ${body.checked} of ${body.total} parameters `
+      + `(central differences, step ${body.eps}): ${verdict}.`;
+  } catch (err) {
+    gradBox.textContent = `The gradient check failed: ${err.message}`;
+  }
+});
+
 // ---- a neuron's map, large, while the pointer or the focus is on it -----------------------
 
 const bigMap = root.querySelector(".nv-bigmap");

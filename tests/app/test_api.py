@@ -312,3 +312,22 @@ def test_an_overflowing_loss_is_sent_as_null_not_as_invalid_json(client, sid):
                      json={"layer": 1, "from": 0, "to": 0, "value": 0.5})
     assert r.status_code == 200
     assert isinstance(r.json()["train_loss"], float)
+
+
+def test_gradient_check_agrees_with_the_hand_gradient(client, sid):
+    r = client.get(f"/api/sessions/{sid}/gradient-check")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    lo, hi = body["batch"]["indices"]
+    model = client.get(f"/api/sessions/{sid}/model").json()
+    data = client.get(f"/api/sessions/{sid}/dataset").json()["train"]
+    points, targets = data["points"][lo:hi], data["labels"][lo:hi]
+    # mse on one linear output: dL/db1 = (2 / n) * sum (y - t), y worked by hand
+    errors = [hand_output(model["weights"], model["biases"], x) - t
+              for x, t in zip(points, targets, strict=True)]
+    by_name = {p["parameter"]: p for p in body["parameters"]}
+    bias = by_name["biases[1][0]"]
+    assert bias["analytic"] == pytest.approx(2 * sum(errors) / len(errors), rel=1e-12)
+    assert bias["numeric"] == pytest.approx(bias["analytic"], rel=1e-6)
+    assert body["checked"] == body["total"] == 9
+    assert body["max_relative_error"] < 1e-6

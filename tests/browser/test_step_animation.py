@@ -77,3 +77,17 @@ def test_jump_back_play_and_keyboard(page, server, api):
     page.keyboard.press(" ")
     page.wait_for_function(
         "() => document.querySelector('#step-panel').dataset.currentPhase !== 'evaluate'")
+
+
+def test_the_gradient_check_button_shows_the_engines_verdict(page, server, api):
+    sid = load(page, server)
+    page.locator('[data-action="gradient-check"]').click()
+    box = page.locator('[data-role="gradcheck"]')
+    page.wait_for_function(
+        "() => document.querySelector('[data-role=\"gradcheck\"]').dataset.value")
+    shown = float(box.get_attribute("data-value"))
+    expected = api.get(f"/api/sessions/{sid}/gradient-check").json()
+    assert shown == expected["max_relative_error"] < 1e-6
+    text = box.inner_text()
+    assert f"over {expected['checked']} of {expected['total']} parameters" in text
+    assert "backpropagation agrees" in text

@@ -118,3 +118,17 @@ def test_gradient_check_reports_a_wrong_gradient():
     net.flat_gradient = broken
     worst, details = gradient_check(net, X, T)
     assert worst > 1e-3 and details[0]["parameter"] == "weights[0][0][0]"
+
+
+def test_gradient_check_can_sample_evenly_spaced_parameters():
+    net = Network.from_dict({"layers": [2, 16, 16, 1], "activation": "tanh", "seed": 4})
+    X = np.random.default_rng(0).normal(size=(8, 2))
+    Y = np.random.default_rng(1).normal(size=(8, 1))
+    worst, details = gradient_check(net, X, Y, most=10)
+    assert len(details) == 10
+    assert details[0]["parameter"] == "weights[0][0][0]"
+    assert details[-1]["parameter"] == "biases[2][0]"  # the last parameter of the vector
+    assert worst < 1e-6
+    full_worst, full = gradient_check(net, X, Y)
+    assert len(full) == net.params.size == 2 * 16 + 16 + 16 * 16 + 16 + 16 + 1
+    assert worst <= full_worst
