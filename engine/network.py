@@ -346,6 +346,7 @@ class Network:
             zs, acts, deltas, per_sample, penalty, reg_grad, grad = self._evaluate(X, T)
             data = float(np.add.reduce(per_sample)) / per_sample.size
             params, state = self._apply(data + penalty, grad)
+            decayed, used = self.optimizer.decay(before, grad)
         return StepTrace(
             layout=self.layout, inputs=X, targets=T,
             activation_names=list(self.layer_activation_names),
@@ -355,7 +356,8 @@ class Network:
             regularization_gradient=np.zeros_like(grad) if reg_grad is None else reg_grad,
             optimizer=self.optimizer.name, hyperparameters=hyperparameters,
             step=self.optimizer.step, params_before=before, params_after=params,
-            state_before=state_before, state_after=state)
+            state_before=state_before, state_after=state, gradient_used=used,
+            decayed_params=decayed if self.optimizer.spec.decoupled else None)
 
     def train_epoch(self, X, Y, batch_size: int) -> float:
         """One pass of mini-batch updates over (X, Y) in order (the last batch may be

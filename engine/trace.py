@@ -36,10 +36,10 @@ class ForwardTrace:
                 "outputs": self.activations[-1].tolist()}
 
 
-def _params_dict(layout: Layout, flat: Array, suffix: str = "") -> dict:
+def _params_dict(layout: Layout, flat: Array, suffix: str = "", prefix: str = "") -> dict:
     weights, biases = layout.views(flat)
-    return {f"weights{suffix}": [w.tolist() for w in weights],
-            f"biases{suffix}": [b.tolist() for b in biases]}
+    return {f"{prefix}weights{suffix}": [w.tolist() for w in weights],
+            f"{prefix}biases{suffix}": [b.tolist() for b in biases]}
 
 
 def _plain(value: Any) -> Any:
@@ -53,7 +53,10 @@ class StepTrace:
     Shapes: inputs (n, n_0), targets (n, n_L); per layer l = 1..L: z, a, delta (n, n_l),
     delta = dL/dz of the batch-mean data loss. Flat vectors (parameter layout): gradient
     (data + regularization), regularization_gradient, params_before / params_after, and
-    each optimizer buffer in state_before / state_after.
+    each optimizer buffer in state_before / state_after; gradient_used, the gradient the
+    update rule used (gradient + weight_decay params_before, or gradient itself without
+    weight decay and for AdamW); decayed_params, AdamW's params_before
+    (1 - lr weight_decay) the rule started from (None for the other optimizers).
     """
 
     layout: Layout
@@ -77,6 +80,8 @@ class StepTrace:
     params_after: Array
     state_before: dict[str, Array]
     state_after: dict[str, Array]
+    gradient_used: Array
+    decayed_params: Array | None = None
 
     @property
     def total_loss(self) -> float:
@@ -109,5 +114,8 @@ class StepTrace:
                                  for k, v in self.state_before.items()},
                 "state_after": {k: _params_dict(self.layout, v)
                                 for k, v in self.state_after.items()},
+                "gradients_used": _params_dict(self.layout, self.gradient_used),
+                **({} if self.decayed_params is None else
+                   _params_dict(self.layout, self.decayed_params, prefix="decayed_")),
             },
         }

@@ -183,6 +183,13 @@ function paramAt(update, key, kind, l, i, j) {
   return kind === "weight" ? part.weights[l][i][j] : part.biases[l][j];
 }
 
+/** update[`${prefix}weights${suffix}`][l][i][j] (or the biases' [l][j]); undefined if absent. */
+function pairAt(update, prefix, suffix, kind, l, i, j) {
+  const part = update[`${prefix}${kind === "weight" ? "weights" : "biases"}${suffix}`];
+  if (!part) return undefined;
+  return kind === "weight" ? part[l][i][j] : part[l][j];
+}
+
 /**
  * The optimizer's update of one parameter (kind "weight": [l][i][j]; "bias": [l][j]),
  * with torch.optim's rule for sgd, momentum, nesterov, rmsprop, adam and adamw and
@@ -192,8 +199,8 @@ export function updateEquation(trace, kind, l, i, j) {
   const u = trace.update;
   const hp = u.hyperparameters;
   const get = (obj) => (kind === "weight" ? obj.weights[l][i][j] : obj.biases[l][j]);
-  const w = kind === "weight" ? u.weights_before[l][i][j] : u.biases_before[l][j];
-  const w2 = kind === "weight" ? u.weights_after[l][i][j] : u.biases_after[l][j];
+  const w = pairAt(u, "", "_before", kind, l, i, j);
+  const w2 = pairAt(u, "", "_after", kind, l, i, j);
   const g = get(trace.gradients);
   const lr = hp.learning_rate;
   const wd = hp.weight_decay || 0;
@@ -202,15 +209,18 @@ export function updateEquation(trace, kind, l, i, j) {
   const lines = [];
   const t = u.step;
   const sym = kind === "weight" ? "w" : "b";
-  // torch adds weight_decay*w to the gradient for every optimizer but adamw.
-  let gs = term(g);
-  if (wd && u.optimizer !== "adamw") {
-    lines.push({ label: "weight decay", text: `g = ∂L/∂${sym} + λ·${sym} = ${fmt(g)} + ${fmt(wd)}*${term(w)}` });
-    gs = "g";
+  // torch adds weight_decay*w to the gradient for every optimizer but adamw; the trace
+  // holds the gradient the rule used (gradients_used) and adamw's decayed weight.
+  const coupled = wd && u.optimizer !== "adamw";
+  const gUsed = coupled ? paramAt(u, "gradients_used", kind, l, i, j) : g;
+  const gs = term(gUsed);
+  const gsym = coupled ? "g" : `∂L/∂${sym}`;
+  if (coupled) {
+    lines.push({ label: "weight decay", text: `g = ∂L/∂${sym} + λ·${sym} = ${fmt(g)} + ${fmt(wd)}*${term(w)} = ${fmt(gUsed)}` });
   }
   switch (u.optimizer) {
     case "sgd":
-      lines.push({ label: "sgd", text: `${sym}' = ${sym} − lr·∂L/∂${sym} = ${fmt(w)} − ${fmt(lr)}*${gs} = ${fmt(w2)}` });
+      lines.push({ label: "sgd", text: `${sym}' = ${sym} − lr·${gsym} = ${fmt(w)} − ${fmt(lr)}*${gs} = ${fmt(w2)}` });
       break;
     case "momentum": {
       const b0 = sb("momentum_buffer"), b1 = sa("momentum_buffer");
@@ -239,14 +249,15 @@ export function updateEquation(trace, kind, l, i, j) {
     case "adamw": {
       const [b1, b2] = hp.betas;
       const m0 = sb("exp_avg"), m1 = sa("exp_avg"), v0 = sb("exp_avg_sq"), v1 = sa("exp_avg_sq");
+      const decayed = u.optimizer === "adamw" ? pairAt(u, "decayed_", "", kind, l, i, j) : w;
       if (u.optimizer === "adamw") {
-        lines.push({ label: "decoupled decay", text: `${sym} ← ${sym}·(1 − lr·λ) = ${fmt(w)}*(1 − ${fmt(lr)}*${fmt(wd)})` });
+        lines.push({ label: "decoupled decay", text: `${sym} ← ${sym}·(1 − lr·λ) = ${fmt(w)}*(1 − ${fmt(lr)}*${fmt(wd)}) = ${fmt(decayed)}` });
       }
       lines.push({ label: "1st moment", text: `m' = β1·m + (1 − β1)·g = ${fmt(b1)}*${term(m0)} + (1 − ${fmt(b1)})*${gs} = ${fmt(m1)}` });
       lines.push({ label: "2nd moment", text: `v' = β2·v + (1 − β2)·g² = ${fmt(b2)}*${term(v0)} + (1 − ${fmt(b2)})*${gs}² = ${fmt(v1)}` });
       lines.push({
         label: u.optimizer,
-        text: `${sym}' = ${sym} − lr·(m'/(1 − β1^t)) / (√(v'/(1 − β2^t)) + ε) = ${u.optimizer === "adamw" ? sym : fmt(w)} − ${fmt(lr)}*(${fmt(m1)}/(1 − ${fmt(b1)}^${t})) / (√(${fmt(v1)}/(1 − ${fmt(b2)}^${t})) + ${fmt(hp.eps)}) = ${fmt(w2)}`,
+        text: `${sym}' = ${sym} − lr·(m'/(1 − β1^t)) / (√(v'/(1 − β2^t)) + ε) = ${fmt(decayed)} − ${fmt(lr)}*(${fmt(m1)}/(1 − ${fmt(b1)}^${t})) / (√(${fmt(v1)}/(1 − ${fmt(b2)}^${t})) + ${fmt(hp.eps)}) = ${fmt(w2)}`,
       });
       break;
     }

@@ -1,12 +1,14 @@
 """The update phase (e) of the step animation shows each optimizer's rule with the
 trace's numbers put in (static/js/equations.js `updateEquation`).
 
-For momentum, nesterov, rmsprop, adam and adamw the optimizer is given state first
+For sgd, momentum, nesterov, rmsprop, adam and adamw the optimizer is given state first
 (two steps through the JSON API), then the page steps one sample, jumps to the update
 phase and selects a weight (and a bias). Every number printed in the selected
 parameter's equations is compared, in order and within its printed precision, with the
-trace the page received; the new value and buffers are recomputed here in plain Python
-floats with torch.optim's rules, from the trace's old value, gradient and state before.
+trace the page received; the new value and buffers, the effective gradient
+g = dL/dw + weight_decay w and adamw's decayed w (1 - lr weight_decay) are recomputed
+here in plain Python floats with torch.optim's rules, from the trace's old value,
+gradient and state before.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ WEIGHTS = [[[0.2, -0.5], [0.4, 0.3]], [[0.7], [-0.6]]]
 BIASES = [[0.1, -0.2], [0.05]]
 
 CASES = {
+    "sgd": {"learning_rate": 0.1, "weight_decay": 0.05},
     "momentum": {"learning_rate": 0.1, "momentum": 0.9, "dampening": 0.2, "weight_decay": 0.05},
     "nesterov": {"learning_rate": 0.1, "momentum": 0.8, "weight_decay": 0.05},
     "rmsprop": {"learning_rate": 0.01, "alpha": 0.9, "eps": 1e-8, "weight_decay": 0.05},
@@ -37,7 +40,7 @@ CASES = {
     "adam-nodecay": {"learning_rate": 0.05, "betas": [0.8, 0.99], "eps": 1e-8,
                      "weight_decay": 0.0},
 }
-BUFFERS = {"momentum": ["momentum_buffer"], "nesterov": ["momentum_buffer"],
+BUFFERS = {"sgd": [], "momentum": ["momentum_buffer"], "nesterov": ["momentum_buffer"],
            "rmsprop": ["square_avg"], "adam": ["exp_avg", "exp_avg_sq"],
            "adamw": ["exp_avg", "exp_avg_sq"]}
 
@@ -70,13 +73,21 @@ def assert_printed(text: str, expected: list[float]):
 # ---- torch.optim's rules, one parameter, plain floats ----------------------------------
 
 
-def by_hand(name: str, hp: dict, p: float, g: float, before: dict, t: int):
-    """(new value, state after) of one parameter with torch.optim's update rule."""
+def decay_by_hand(name: str, hp: dict, p: float, g: float) -> tuple[float, float]:
+    """(the value the rule starts from, the gradient it uses): torch.optim adds
+    weight_decay p to g; adamw decays p by (1 - lr weight_decay) instead."""
     lr, wd = hp["learning_rate"], hp.get("weight_decay", 0.0)
     if name == "adamw":
-        p = p * (1.0 - lr * wd)
-    elif wd:
-        g = g + wd * p
+        return p * (1.0 - lr * wd), g
+    return p, (g + wd * p if wd else g)
+
+
+def by_hand(name: str, hp: dict, p: float, g: float, before: dict, t: int):
+    """(new value, state after) of one parameter with torch.optim's update rule."""
+    lr = hp["learning_rate"]
+    p, g = decay_by_hand(name, hp, p, g)
+    if name == "sgd":
+        return p - lr * g, {}
     if name in ("momentum", "nesterov"):
         mu, damp = hp["momentum"], hp.get("dampening", 0.0)
         b = g if t == 1 else mu * before["momentum_buffer"] + (1.0 - damp) * g
@@ -93,15 +104,18 @@ def by_hand(name: str, hp: dict, p: float, g: float, before: dict, t: int):
     return new, {"exp_avg": m, "exp_avg_sq": v}
 
 
-def expected_lines(name, hp, p, g, before, after, new, t):
-    """[(label, printed numbers in order)] of updateEquation for this optimizer.
+def expected_lines(name, hp, p, g, used, decayed, before, after, new, t):
+    """[(label, printed numbers in order)] of updateEquation for this optimizer, with
+    `used` the gradient the rule used and `decayed` adamw's decayed value (the trace's).
 
     The numbers are those after a line's first ' = ', so the symbolic rule's own
     constants (the 1 of "(1 − β1)", a dampening) come first."""
     lr, wd = hp["learning_rate"], hp["weight_decay"]
-    gs = [] if wd else [g]  # with decay the lines say "g", the decayed gradient
-    lines = [("weight decay", [g, wd, p])] if wd and name != "adamw" else []
-    if name == "momentum":
+    gs = [used]  # with decay, g = dL/dw + λw; without, dL/dw itself
+    lines = [("weight decay", [g, wd, p, used])] if wd and name != "adamw" else []
+    if name == "sgd":
+        lines += [("sgd", [p, lr, used, new])]
+    elif name == "momentum":
         damp = [1, hp["dampening"]] if hp["dampening"] else []
         b0, b1 = before["momentum_buffer"], after["momentum_buffer"]
         # the symbol itself prints the dampening: v' = μ·v + (1 − d)·g
@@ -120,26 +134,26 @@ def expected_lines(name, hp, p, g, before, after, new, t):
         m0, m1 = before["exp_avg"], after["exp_avg"]
         v0, v1 = before["exp_avg_sq"], after["exp_avg_sq"]
         if name == "adamw":
-            lines.append(("decoupled decay", [p, 1, lr, wd]))
-            gs, old = [g], []  # adamw's last line starts from the decayed w, by name
+            lines.append(("decoupled decay", [p, 1, lr, wd, decayed]))
+            start = decayed  # adamw's last line starts from the decayed w
         else:
-            old = [p]
+            start = p
         lines += [("1st moment", [1, b1, m0, 1, b1, *gs, m1]),
                   ("2nd moment", [1, b2, v0, 1, b2, *gs, v1]),
-                  (name, [1, 1, *old, lr, m1, 1, b1, t, v1, 1, b2, t, hp["eps"], new])]
+                  (name, [1, 1, start, lr, m1, 1, b1, t, v1, 1, b2, t, hp["eps"], new])]
     return lines
 
 
 # ---- the page ------------------------------------------------------------------------
 
 
-def at(tree: dict, kind: str, index: tuple) -> float:
-    """weights[l][i][j] or biases[l][j] of a {weights, biases} tree."""
+def at(tree: dict, kind: str, index: tuple, prefix: str = "") -> float:
+    """{prefix}weights[l][i][j] or {prefix}biases[l][j] of a {weights, biases} tree."""
     if kind == "weight":
         l, i, j = index
-        return tree["weights"][l][i][j]
+        return tree[f"{prefix}weights"][l][i][j]
     l, j = index
-    return tree["biases"][l][j]
+    return tree[f"{prefix}biases"][l][j]
 
 
 def setup_session(page, server, api, name: str, hp: dict) -> tuple[str, dict]:
@@ -238,12 +252,24 @@ def test_update_equation_shows_the_optimizers_rule_with_the_traces_numbers(
         new, state = by_hand(name, hp, p, g, before, 3)
         assert at(after_tree, kind, index) == pytest.approx(new, rel=1e-12, abs=1e-15)
         assert after == pytest.approx(state, rel=1e-12, abs=1e-18)
+        # the values the rule formed on the way, as the trace reports them
+        start, g_rule = decay_by_hand(name, hp, p, g)
+        used = at(u["gradients_used"], kind, index)
+        assert used == pytest.approx(g_rule, rel=1e-15, abs=1e-18)
+        if hp["weight_decay"] and name != "adamw":
+            assert used != g
+        decayed = at(u, kind, index, prefix="decayed_") if name == "adamw" else None
+        if name == "adamw":
+            assert decayed == pytest.approx(start, rel=1e-15, abs=0) and decayed != p
+        else:
+            assert "decayed_weights" not in u and "decayed_biases" not in u
 
         title, lines = shown_equations(page, kind, index)
         assert title.startswith("update (step 3): "), title
-        want = expected_lines(name, hp, p, g, before, after, at(after_tree, kind, index), 3)
+        want = expected_lines(name, hp, p, g, used, decayed, before, after,
+                              at(after_tree, kind, index), 3)
         assert [label for label, _ in lines] == [label for label, _ in want], lines
         for (_, text), (_, numbers) in zip(lines, want, strict=True):
             assert_printed(text, numbers)
-        if case == "adam" and (kind, index) == PARAMS[0]:
-            shot(page, "update-adam-1280x800")
+        if case in ("adam", "adamw", "sgd") and (kind, index) == PARAMS[0]:
+            shot(page, f"update-{case}-1280x800")

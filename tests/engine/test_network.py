@@ -18,7 +18,8 @@ Y = encode_targets("cross_entropy", "softmax", RNG.integers(0, 2, 6), 2)
 TRACE_KEYS = {"inputs", "targets", "layers", "loss", "regularization", "gradients",
               "regularization_gradients", "update"}
 UPDATE_KEYS = {"optimizer", "hyperparameters", "step", "weights_before", "biases_before",
-               "weights_after", "biases_after", "state_before", "state_after"}
+               "weights_after", "biases_after", "state_before", "state_after",
+               "gradients_used"}
 
 
 def test_parameters_are_views_of_one_flat_vector():

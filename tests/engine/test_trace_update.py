@@ -1,0 +1,102 @@
+"""The values an update forms on the way, as the step trace reports them: the gradient
+the rule used (torch.optim: dL/dw + weight_decay w; AdamW: dL/dw) and AdamW's decayed
+weights w (1 - lr weight_decay), against those formulas and each optimizer's rule written
+out by hand in plain floats, two steps so the state buffers are not zero."""
+
+import math
+
+import pytest
+
+from engine import Network
+
+WEIGHTS = [[[0.2, -0.5], [0.4, 0.3]], [[0.7], [-0.6]]]
+BIASES = [[0.1, -0.2], [0.05]]
+X = [[0.5, -1.0], [1.5, 0.25]]
+Y = [[0.3], [-0.8]]
+
+CASES = [
+    ("sgd", {"learning_rate": 0.1}),
+    ("sgd", {"learning_rate": 0.1, "weight_decay": 0.05}),
+    ("momentum", {"learning_rate": 0.1, "dampening": 0.2}),
+    ("momentum", {"learning_rate": 0.1, "dampening": 0.2, "weight_decay": 0.05}),
+    ("nesterov", {"learning_rate": 0.1, "momentum": 0.8}),
+    ("nesterov", {"learning_rate": 0.1, "momentum": 0.8, "weight_decay": 0.05}),
+    ("rmsprop", {"alpha": 0.9}),
+    ("rmsprop", {"alpha": 0.9, "weight_decay": 0.05}),
+    ("adam", {"learning_rate": 0.05, "betas": [0.8, 0.99]}),
+    ("adam", {"learning_rate": 0.05, "betas": [0.8, 0.99], "weight_decay": 0.05}),
+    ("adamw", {"learning_rate": 0.05, "weight_decay": 0.0}),
+    ("adamw", {"learning_rate": 0.05, "weight_decay": 0.1}),
+]
+
+
+def _flat(tree: dict, prefix: str = "", suffix: str = "") -> list[float]:
+    """{prefix}weights{suffix} then {prefix}biases{suffix} of a trace part, one list of
+    plain floats."""
+    w, b = tree[f"{prefix}weights{suffix}"], tree[f"{prefix}biases{suffix}"]
+    return [x for layer in w for row in layer for x in row] + [x for layer in b for x in layer]
+
+
+def hand_rule(name, hp, p, g, state, t):
+    """torch.optim's rule on one parameter p with the gradient g it uses (after decay)."""
+    lr = hp["learning_rate"]
+    if name == "sgd":
+        return p - lr * g, {}
+    if name in ("momentum", "nesterov"):
+        mu, damp = hp["momentum"], hp.get("dampening", 0.0)
+        b = g if t == 1 else mu * state["momentum_buffer"] + (1.0 - damp) * g
+        return p - lr * (b if name == "momentum" else g + mu * b), {"momentum_buffer": b}
+    if name == "rmsprop":
+        v = hp["alpha"] * state["square_avg"] + (1.0 - hp["alpha"]) * g * g
+        return p - lr * g / (math.sqrt(v) + hp["eps"]), {"square_avg": v}
+    b1, b2 = hp["betas"]
+    m = b1 * state["exp_avg"] + (1.0 - b1) * g
+    v = b2 * state["exp_avg_sq"] + (1.0 - b2) * g * g
+    m_hat, v_hat = m / (1.0 - b1**t), v / (1.0 - b2**t)
+    return p - lr * m_hat / (math.sqrt(v_hat) + hp["eps"]), {"exp_avg": m, "exp_avg_sq": v}
+
+
+@pytest.mark.parametrize(("name", "given"), CASES,
+                         ids=[f"{n}-wd{h.get('weight_decay', 'default')}" for n, h in CASES])
+def test_trace_reports_the_gradient_used_and_adamws_decayed_weights(name, given):
+    net = Network.from_dict({"layers": [2, 2, 1], "activation": "tanh",
+                             "output_activation": "linear", "loss": "mse",
+                             "optimizer": {"name": name, **given},
+                             "weights": WEIGHTS, "biases": BIASES})
+    for _ in range(2):
+        doc = net.train_step(X, Y).to_dict()
+    u = doc["update"]
+    hp, t = u["hyperparameters"], u["step"]
+    lr, wd = hp["learning_rate"], hp["weight_decay"]
+    assert t == 2
+    p0, dL = _flat(u, suffix="_before"), _flat(doc["gradients"])
+    used = _flat(u["gradients_used"])
+    assert set(u["gradients_used"]) == {"weights", "biases"}
+    assert len(used) == len(p0) == 9
+
+    if name == "adamw":
+        decayed = _flat(u, prefix="decayed_")
+        assert decayed == pytest.approx([p * (1.0 - lr * wd) for p in p0], rel=1e-15, abs=0)
+        assert used == dL  # AdamW does not add the decay to the gradient
+        start = decayed
+    else:
+        assert "decayed_weights" not in u and "decayed_biases" not in u
+        want = [g + wd * p for g, p in zip(dL, p0, strict=True)]
+        assert used == pytest.approx(want, rel=1e-15, abs=1e-17)
+        if not wd:
+            assert used == dL  # exactly the data + regularization gradient
+        start = p0
+
+    # the rule worked by hand from the reported values gives the trace's step
+    buffers = list(u["state_before"])
+    before = {k: _flat(u["state_before"][k]) for k in buffers}
+    after = {k: _flat(u["state_after"][k]) for k in buffers}
+    new = _flat(u, suffix="_after")
+    for i in range(len(p0)):
+        want_p, want_state = hand_rule(name, hp, start[i], used[i],
+                                       {k: before[k][i] for k in buffers}, t)
+        assert new[i] == pytest.approx(want_p, rel=1e-13, abs=1e-16)
+        for k in buffers:
+            assert after[k][i] == pytest.approx(want_state[k], rel=1e-13, abs=1e-18)
+    if wd:
+        assert used != dL or name == "adamw"  # the decay did change the gradient
