@@ -82,6 +82,13 @@ class Live:
         if self.loop is not loop or self.work_pool is None:
             self.start(loop)
 
+    def _submit(self, fn, *args) -> None:
+        """`fn(*args)` in a worker thread, not awaited (on the calling thread if stopped)."""
+        if self.work_pool is None:
+            fn(*args)
+        else:
+            self.work_pool.submit(fn, *args)
+
     async def run(self, fn, *args, **kwargs):
         """`fn(*args, **kwargs)` in a worker thread (anything that takes a session's lock)."""
         self._ensure_started()
@@ -165,17 +172,20 @@ class Live:
                 self._ensure_trainer(session)
             await client.receive_forever()
         finally:
+            # The bookkeeping comes before any await: this task may be being cancelled
+            # (a server shutting down, a test client leaving), and then an await here
+            # would raise before the session is let go.
             sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await sender
             self.clients.get(session.id, set()).discard(client)
             if not self.clients.get(session.id):
                 self.clients.pop(session.id, None)
             session.connections -= 1
             session.touch()
             if session.connections == 0 and session.playing and not session.closed:
-                # Nobody watches any more: stop spending CPU on this session.
-                await self.run(session.pause, "disconnected", "paused: no page is connected")
+                # Nobody watches any more: stop spending CPU on this session. Handed to a
+                # worker thread, not awaited (pause waits for the session's lock).
+                self._submit(session.pause, "disconnected", "paused: no page is connected")
+            await asyncio.wait([sender])
 
 
 class Client:
