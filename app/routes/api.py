@@ -44,9 +44,10 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 @router.get("/healthz", response_model=HealthPublic, tags=["health"])
-def read_health(store: Store) -> dict:
-    """Liveness: answers at once, whatever the sessions are doing."""
-    return {"status": "ok", "sessions": len(store)}
+async def read_health(request: Request) -> dict:
+    """Liveness: answers at once, whatever the sessions are doing (on the event loop
+    itself: no worker thread to wait for while training keeps them busy)."""
+    return {"status": "ok", "sessions": len(request.app.state.store)}
 
 
 @router.post("/api/sessions", status_code=status.HTTP_201_CREATED,
