@@ -97,3 +97,16 @@ def wait_numbers(page, selector: str, expected, tol: float = 1e-9, attr: str = "
         }""",
         arg=[selector, expected, tol, attr],
     )
+
+
+def wait_model_shown(page, doc: dict) -> None:
+    """Wait until every edge's data-value is the model document's weight and every bias
+    marker's its bias, exactly."""
+    for l, W in enumerate(doc["weights"]):
+        for i, row in enumerate(W):
+            for j, w in enumerate(row):
+                edge = f'path.nv-edge[data-layer="{l}"][data-from="{i}"][data-to="{j}"]'
+                wait_numbers(page, edge, w, tol=0)
+    for l, b in enumerate(doc["biases"]):
+        for j, v in enumerate(b):
+            wait_numbers(page, f'circle.nv-bias[data-layer="{l}"][data-neuron="{j}"]', v, tol=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.browser.conftest import load, shot, wait_numbers
+from tests.browser.conftest import load, shot, wait_model_shown, wait_numbers
 
 
 def model_of(api, sid):
@@ -31,14 +31,7 @@ def test_page_draws_every_neuron_and_edge_with_the_engines_values(page, server, 
             wait_numbers(page, f'.nv-value[data-layer="{l}"][data-neuron="{j}"]', a)
     # every edge carries its weight (written at most 100 ms after the frame), every bias
     # marker its bias
-    for l, W in enumerate(doc["weights"]):
-        for i, row in enumerate(W):
-            for j, w in enumerate(row):
-                edge = f'path.nv-edge[data-layer="{l}"][data-from="{i}"][data-to="{j}"]'
-                wait_numbers(page, edge, w, tol=0)
-    for l, b in enumerate(doc["biases"]):
-        for j, v in enumerate(b):
-            wait_numbers(page, f'circle.nv-bias[data-layer="{l}"][data-neuron="{j}"]', v, tol=0)
+    wait_model_shown(page, doc)
     # every neuron has a painted heatmap canvas
     sizes = page.eval_on_selector_all(".nv-heat", "cs => cs.map(c => c.width)")
     assert len(sizes) == sum(layers) and min(sizes) > 1

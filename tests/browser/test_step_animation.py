@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.browser.conftest import load, shot, wait_numbers
+from tests.browser.conftest import load, shot, wait_model_shown
 
 PHASES = ["sample", "forward", "loss", "backward", "update", "evaluate"]
 
@@ -42,14 +42,7 @@ def test_every_phase_in_order_ending_with_the_apis_weights(page, server, api):
     assert seen == PHASES
     doc = api.get(f"/api/sessions/{sid}/model").json()
     assert doc["optimizer_state"]["step"] == 1
-    for l, W in enumerate(doc["weights"]):
-        for i, row in enumerate(W):
-            for j, w in enumerate(row):
-                edge = f'path.nv-edge[data-layer="{l}"][data-from="{i}"][data-to="{j}"]'
-                wait_numbers(page, edge, w, tol=0)
-    for l, b in enumerate(doc["biases"]):
-        for j, v in enumerate(b):
-            wait_numbers(page, f'circle.nv-bias[data-layer="{l}"][data-neuron="{j}"]', v, tol=0)
+    wait_model_shown(page, doc)
 
 
 def test_jump_back_play_and_keyboard(page, server, api):
