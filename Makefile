@@ -5,13 +5,14 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-HOST   ?= 127.0.0.1
-PORT   ?= 8000
+# Empty: nnplay's own defaults (127.0.0.1:8000, or NNPLAY_HOST / NNPLAY_PORT).
+HOST   ?=
+PORT   ?=
 
 .PHONY: run setup setup-test test lint bench
 
 run: setup
-	$(VENV)/bin/nnplay --host $(HOST) --port $(PORT)
+	$(VENV)/bin/nnplay $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 setup: $(VENV)/.installed node_modules/.installed $(VENV)/.kernels
 
