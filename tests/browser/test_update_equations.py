@@ -13,11 +13,11 @@ gradient and state before.
 
 from __future__ import annotations
 
-import math
 import re
 
 import pytest
 
+from tests import hand_optimizers as hand
 from tests.browser.conftest import load, shot
 
 PHASES_UPDATE = 'button[data-phase="update"]'
@@ -68,40 +68,6 @@ def assert_printed(text: str, expected: list[float]):
     for token, want in zip(got, expected, strict=True):
         assert abs(float(token) - want) <= precision(token) + 1e-12, \
             f"{text!r}: {token} is not {want!r}"
-
-
-# ---- torch.optim's rules, one parameter, plain floats ----------------------------------
-
-
-def decay_by_hand(name: str, hp: dict, p: float, g: float) -> tuple[float, float]:
-    """(the value the rule starts from, the gradient it uses): torch.optim adds
-    weight_decay p to g; adamw decays p by (1 - lr weight_decay) instead."""
-    lr, wd = hp["learning_rate"], hp.get("weight_decay", 0.0)
-    if name == "adamw":
-        return p * (1.0 - lr * wd), g
-    return p, (g + wd * p if wd else g)
-
-
-def by_hand(name: str, hp: dict, p: float, g: float, before: dict, t: int):
-    """(new value, state after) of one parameter with torch.optim's update rule."""
-    lr = hp["learning_rate"]
-    p, g = decay_by_hand(name, hp, p, g)
-    if name == "sgd":
-        return p - lr * g, {}
-    if name in ("momentum", "nesterov"):
-        mu, damp = hp["momentum"], hp.get("dampening", 0.0)
-        b = g if t == 1 else mu * before["momentum_buffer"] + (1.0 - damp) * g
-        step = b if name == "momentum" else g + mu * b
-        return p - lr * step, {"momentum_buffer": b}
-    if name == "rmsprop":
-        v = hp["alpha"] * before["square_avg"] + (1.0 - hp["alpha"]) * g * g
-        return p - lr * g / (math.sqrt(v) + hp["eps"]), {"square_avg": v}
-    b1, b2 = hp["betas"]
-    m = b1 * before["exp_avg"] + (1.0 - b1) * g
-    v = b2 * before["exp_avg_sq"] + (1.0 - b2) * g * g
-    bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
-    new = p - (lr / bc1) * m / (math.sqrt(v) / math.sqrt(bc2) + hp["eps"])
-    return new, {"exp_avg": m, "exp_avg_sq": v}
 
 
 def expected_lines(name, hp, p, g, used, decayed, before, after, new, t):
@@ -249,11 +215,11 @@ def test_update_equation_shows_the_optimizers_rule_with_the_traces_numbers(
         before = {k: at(u["state_before"][k], kind, index) for k in BUFFERS[name]}
         after = {k: at(u["state_after"][k], kind, index) for k in BUFFERS[name]}
         assert g != 0 and all(v != 0 for v in before.values()), "buffers should be non-zero"
-        new, state = by_hand(name, hp, p, g, before, 3)
+        new, state = hand.update(name, hp, p, g, before, 3)
         assert at(after_tree, kind, index) == pytest.approx(new, rel=1e-12, abs=1e-15)
         assert after == pytest.approx(state, rel=1e-12, abs=1e-18)
         # the values the rule formed on the way, as the trace reports them
-        start, g_rule = decay_by_hand(name, hp, p, g)
+        start, g_rule = hand.decay(name, hp, p, g)
         used = at(u["gradients_used"], kind, index)
         assert used == pytest.approx(g_rule, rel=1e-15, abs=1e-18)
         if hp["weight_decay"] and name != "adamw":

@@ -3,11 +3,11 @@ the rule used (torch.optim: dL/dw + weight_decay w; AdamW: dL/dw) and AdamW's de
 weights w (1 - lr weight_decay), against those formulas and each optimizer's rule written
 out by hand in plain floats, two steps so the state buffers are not zero."""
 
-import math
 
 import pytest
 
 from engine import Network
+from tests import hand_optimizers as hand
 
 WEIGHTS = [[[0.2, -0.5], [0.4, 0.3]], [[0.7], [-0.6]]]
 BIASES = [[0.1, -0.2], [0.05]]
@@ -35,25 +35,6 @@ def _flat(tree: dict, prefix: str = "", suffix: str = "") -> list[float]:
     plain floats."""
     w, b = tree[f"{prefix}weights{suffix}"], tree[f"{prefix}biases{suffix}"]
     return [x for layer in w for row in layer for x in row] + [x for layer in b for x in layer]
-
-
-def hand_rule(name, hp, p, g, state, t):
-    """torch.optim's rule on one parameter p with the gradient g it uses (after decay)."""
-    lr = hp["learning_rate"]
-    if name == "sgd":
-        return p - lr * g, {}
-    if name in ("momentum", "nesterov"):
-        mu, damp = hp["momentum"], hp.get("dampening", 0.0)
-        b = g if t == 1 else mu * state["momentum_buffer"] + (1.0 - damp) * g
-        return p - lr * (b if name == "momentum" else g + mu * b), {"momentum_buffer": b}
-    if name == "rmsprop":
-        v = hp["alpha"] * state["square_avg"] + (1.0 - hp["alpha"]) * g * g
-        return p - lr * g / (math.sqrt(v) + hp["eps"]), {"square_avg": v}
-    b1, b2 = hp["betas"]
-    m = b1 * state["exp_avg"] + (1.0 - b1) * g
-    v = b2 * state["exp_avg_sq"] + (1.0 - b2) * g * g
-    m_hat, v_hat = m / (1.0 - b1**t), v / (1.0 - b2**t)
-    return p - lr * m_hat / (math.sqrt(v_hat) + hp["eps"]), {"exp_avg": m, "exp_avg_sq": v}
 
 
 @pytest.mark.parametrize(("name", "given"), CASES,
@@ -93,7 +74,7 @@ def test_trace_reports_the_gradient_used_and_adamws_decayed_weights(name, given)
     after = {k: _flat(u["state_after"][k]) for k in buffers}
     new = _flat(u, suffix="_after")
     for i in range(len(p0)):
-        want_p, want_state = hand_rule(name, hp, start[i], used[i],
+        want_p, want_state = hand.rule(name, hp, start[i], used[i],
                                        {k: before[k][i] for k in buffers}, t)
         assert new[i] == pytest.approx(want_p, rel=1e-13, abs=1e-16)
         for k in buffers:
