@@ -7,6 +7,7 @@ import {
   fmt, term, forwardEquation, lossEquation, deltaEquation, weightGradientEquation,
   biasGradientEquation, updateEquation,
 } from "./equations.js";
+import { setText } from "./dom.js";
 
 export const PHASES = [
   { key: "sample", letter: "a", title: "Sample" },
@@ -332,9 +333,20 @@ export function equationsFor(step, trace, selection, ctx = {}) {
 
 /** Write equation groups ({title, lines}) into `box` as text (no HTML from numbers). */
 export function renderEquations(box, groups) {
+  groups = groups.filter(Boolean);
+  // The same groups and lines as on screen (a slider moving, a live frame): only the
+  // texts that changed are rewritten, so the panel is not rebuilt and relaid out.
+  const shape = JSON.stringify(groups.map((g) => [g.title, g.lines.map((l) => l.label)]));
+  if (box.nvShape === shape && box.children.length === groups.length) {
+    groups.forEach((g, k) => {
+      const codes = box.children[k].querySelectorAll("code");
+      g.lines.forEach((line, i) => setText(codes[i], line.text));
+    });
+    return;
+  }
+  box.nvShape = shape;
   box.replaceChildren();
   for (const g of groups) {
-    if (!g) continue;
     const sec = document.createElement("div");
     sec.className = "eq-group";
     const h = document.createElement("div");

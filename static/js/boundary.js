@@ -1,6 +1,6 @@
-// The decision-boundary (or regression) picture: the engine's frame.boundary map,
-// scaled up onto a large canvas, with the training points and, toggled, the test
-// points on top. Draws what it is given; no fetching, no numbers recomputed.
+// The decision-boundary (or regression) picture: the engine's frame.boundary map on
+// its own canvas, scaled up by the browser, with the training points and, toggled, the
+// test points on a canvas on top. Draws what it is given; no fetching, no numbers recomputed.
 
 import { colorOf, decodeBase64, paintClasses, paintHeatmap } from "./heatmap.js";
 
@@ -11,31 +11,35 @@ export const CLASS_RGB = [
 ];
 export const classColor = (k) => `rgb(${CLASS_RGB[k % CLASS_RGB.length].join(",")})`;
 
-const scratch = document.createElement("canvas");
-const MAP_ALPHA = 0.72;
-
 /**
- * Paint `boundary` (frame.boundary) and `data` (snapshot.dataset) onto `canvas`.
- * options: {showTest, discretize}.
+ * Paint `boundary` (frame.boundary) and `data` (snapshot.dataset) onto the plot's two
+ * canvases: `map` takes the engine's map at its own size (the browser scales it up,
+ * smoothly or, discretized, in blocks); `points` (transparent, on top) takes the data
+ * points, drawn again only when the points, their colours or the options change, not
+ * on every frame. options: {showTest, discretize}.
  */
-export function drawBoundary(canvas, boundary, data, { showTest = false, discretize = false } = {}) {
+export function drawBoundary({ map, points }, boundary, data, { showTest = false, discretize = false } = {}) {
+  if (boundary) {
+    paintMap(map, boundary, discretize);
+    map.classList.toggle("pg-boundary-map--blocks", discretize);
+  } else {
+    map.getContext("2d").clearRect(0, 0, map.width, map.height);
+  }
+  const extent = (boundary && boundary.extent) || [-6, 6];
+  const range = regressionRange(boundary, data);
+  const key = [showTest, extent.join(","), data && data.task === "regression" ? range.join(",") : ""].join("|");
+  if (points.nvData === data && points.nvKey === key) return;
+  points.nvData = data;
+  points.nvKey = key;
+  drawPoints(points, data, extent, range, showTest);
+}
+
+function drawPoints(canvas, data, extent, range, showTest) {
   const ctx = canvas.getContext("2d");
   const W = canvas.width, H = canvas.height;
   ctx.clearRect(0, 0, W, H);
-  if (boundary) {
-    paintMap(boundary, discretize);
-    // The map a little faded over white, so the points (same palette) stand out on it.
-    ctx.fillStyle = "#fff";
-    ctx.fillRect(0, 0, W, H);
-    ctx.globalAlpha = MAP_ALPHA;
-    ctx.imageSmoothingEnabled = !discretize;
-    ctx.drawImage(scratch, 0, 0, W, H);
-    ctx.globalAlpha = 1;
-  }
   if (!data) return;
-  const extent = (boundary && boundary.extent) || [-6, 6];
   const regression = data.task === "regression";
-  const range = regressionRange(boundary, data);
   const dot = (P, labels, test) => {
     const r = Math.max(2.5, W / 150);
     for (let i = 0; i < P.length; i++) {
@@ -53,9 +57,9 @@ export function drawBoundary(canvas, boundary, data, { showTest = false, discret
   if (showTest) dot(data.test.points, data.test.labels, true);
 }
 
-function paintMap(b, discretize) {
+function paintMap(canvas, b, discretize) {
   if (b.kind === "classes") {
-    paintClasses(scratch, {
+    paintClasses(canvas, {
       data: b.data, size: b.size, colors: CLASS_RGB,
       confidence: discretize ? null : b.confidence,
     });
@@ -66,10 +70,10 @@ function paintMap(b, discretize) {
     const bytes = decodeBase64(b.data);
     const out = new Uint8Array(bytes.length);
     for (let k = 0; k < bytes.length; k++) out[k] = bytes[k] >= 128 ? 255 : 0;
-    paintHeatmap(scratch, { data: out, size: b.size, range: b.range });
+    paintHeatmap(canvas, { data: out, size: b.size, range: b.range });
     return;
   }
-  paintHeatmap(scratch, { data: b.data, size: b.size, range: b.range });
+  paintHeatmap(canvas, { data: b.data, size: b.size, range: b.range });
 }
 
 function regressionRange(boundary, data) {

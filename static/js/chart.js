@@ -10,6 +10,7 @@ export class LossChart {
     this.epoch = [];
     this.train = [];
     this.test = [];
+    this.changed = true;  // points came since the last draw
   }
 
   /** Replace the history (a snapshot's `session.history`). */
@@ -18,6 +19,7 @@ export class LossChart {
     this.train = (h && h.train_loss ? h.train_loss : []).slice();
     this.test = (h && h.test_loss ? h.test_loss : []).slice();
     this.offset = (h && h.offset) || 0;
+    this.changed = true;
   }
 
   /** Append a frame's `history` (points from index `start` on). */
@@ -30,12 +32,14 @@ export class LossChart {
     this.epoch.push(...h.epoch);
     this.train.push(...h.train_loss);
     this.test.push(...h.test_loss);
+    this.changed = true;
   }
 
-  /** Draw into `svg` (an <svg> with viewBox 0 0 320 140). */
+  /** Draw into `svg` (an <svg> with viewBox 0 0 320 140); a no-op when nothing changed. */
   draw(svg) {
-    if (!svg) return;
+    if (!svg || (svg === this.svg && !this.changed && svg.firstChild)) return;
     this.svg = svg;
+    this.changed = false;
     const n = this.epoch.length;
     // The first epochs' loss can dwarf the rest: past 20 points, the axis is scaled to the
     // points after the first twentieth (earlier ones are clipped at the top).

@@ -57,6 +57,7 @@ function lutFor(range) {
 /** Decode a base64 string to bytes (once per frame; slice maps out with `offset`). */
 export function decodeBase64(data) {
   if (data instanceof Uint8Array) return data;
+  if (Uint8Array.fromBase64) return Uint8Array.fromBase64(data);
   const s = atob(data);
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
@@ -87,6 +88,37 @@ export function paintHeatmap(canvas, { data, size, range = [-1, 1], index = 0, a
   ctx.putImageData(img, 0, 0);
 }
 
+const atlasCanvas = document.createElement("canvas");
+
+/**
+ * All maps of `heatmaps` (docs/PROTOCOL.md "Heatmaps": nodes x size x size bytes) on one
+ * offscreen canvas, map k at rows k * (size + 2) + 1, each with a one-pixel border copied
+ * from its edge, so that drawing a map smoothed never blends in its neighbour's pixels.
+ * One decode and one pixel write a frame, however many maps.
+ */
+export function paintAtlas({ data, size, range = [-1, 1], nodes }) {
+  const bytes = decodeBase64(data);
+  const count = nodes.length, side = size + 2;
+  if (atlasCanvas.width !== side) atlasCanvas.width = side;
+  if (atlasCanvas.height !== side * count) atlasCanvas.height = Math.max(1, side * count);
+  const ctx = atlasCanvas.getContext("2d");
+  const img = ctx.createImageData(side, Math.max(1, side * count));
+  const px = new Uint32Array(img.data.buffer);
+  const lut = lutFor(range);
+  const clamp = (v) => (v < 0 ? 0 : v >= size ? size - 1 : v);
+  for (let m = 0; m < count; m++) {
+    const src = m * size * size, dst = m * side * side;
+    for (let y = 0; y < side; y++) {
+      const row = src + clamp(y - 1) * size, out = dst + y * side;
+      px[out] = lut[bytes[row]];
+      for (let x = 0; x < size; x++) px[out + x + 1] = lut[bytes[row + x]];
+      px[out + side - 1] = lut[bytes[row + size - 1]];
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+  return atlasCanvas;
+}
+
 /** Paint a class map (`boundary.kind == "classes"`): byte = class index, one colour each. */
 export function paintClasses(canvas, { data, size, colors, confidence = null }) {
   const bytes = decodeBase64(data);
@@ -94,10 +126,12 @@ export function paintClasses(canvas, { data, size, colors, confidence = null }) 
   if (canvas.height !== size) canvas.height = size;
   const ctx = canvas.getContext("2d");
   const img = ctx.createImageData(size, size);
+  const px = new Uint32Array(img.data.buffer);
   const conf = confidence ? decodeBase64(confidence) : null;
+  const rgba = colors.map(([r, g, b]) => (LITTLE ? (b << 16) | (g << 8) | r : (r << 24) | (g << 16) | (b << 8)) >>> 0);
   for (let k = 0; k < size * size; k++) {
-    const [r, g, b] = colors[bytes[k] % colors.length];
-    img.data.set([r, g, b, conf ? conf[k] : 255], 4 * k);
+    const a = conf ? conf[k] : 255;
+    px[k] = (LITTLE ? rgba[bytes[k] % rgba.length] | (a << 24) : rgba[bytes[k] % rgba.length] | a) >>> 0;
   }
   ctx.putImageData(img, 0, 0);
 }

@@ -7,6 +7,7 @@ import { NetworkView } from "./network_view.js";
 import { StepController, renderEquations } from "./animation.js";
 import { fmt, neuronName, forwardEquationFromFrame } from "./equations.js";
 import { paintHeatmap } from "./heatmap.js";
+import { setText } from "./dom.js";
 
 const sessionId = document.body.dataset.sessionId;
 const connection = new Connection(sessionId);
@@ -93,11 +94,14 @@ function equationsSoon(playing) {
   }
 }
 
+const readouts = new Map();  // data-readout key -> element (the network view is not swapped)
 function put(key, text, value) {
-  const e = root.querySelector(`[data-readout="${key}"]`);
+  if (!readouts.has(key)) readouts.set(key, root.querySelector(`[data-readout="${key}"]`));
+  const e = readouts.get(key);
   if (!e) return;
-  e.textContent = text;
-  e.dataset.value = value === undefined ? "" : JSON.stringify(value);
+  setText(e, text);
+  const data = value === undefined ? "" : JSON.stringify(value);
+  if (e.dataset.value !== data) e.dataset.value = data;
 }
 
 function vec(v) {
@@ -132,11 +136,17 @@ connection.on("snapshot", (msg) => {
   applyFrame(msg.frame);
 });
 
-// Frames can arrive faster than the page paints: keep only the newest and apply it once
-// per animation frame, so no work is spent on a frame that would never be seen.
+// While training plays, frames can arrive faster than the page paints: keep only the
+// newest and apply it once per animation frame, so no work is spent on a frame that would
+// never be seen. While paused a frame answers the user's own change (a slider): it is
+// applied at once, ready for the next paint, instead of waiting for an animation frame.
 let pendingFrame = null;
 connection.on("frame", (frame) => {
   if (steps.frame(frame)) return;
+  if (!frame.playing && pendingFrame === null) {
+    applyFrame(frame);
+    return;
+  }
   if (pendingFrame === null) requestAnimationFrame(() => {
     const f = pendingFrame;
     pendingFrame = null;
@@ -270,13 +280,14 @@ function refreshSliders(frame) {
     if (v === undefined) continue;
     // Never move a slider under the user's hand: the frame may be older than its position.
     if (document.activeElement !== input) {
-      input.value = String(v);
-      wrap.querySelector("output").textContent = fmt(v);
+      if (input.value !== String(v)) input.value = String(v);
+      setText(wrap.querySelector("output"), fmt(v));
     }
     const g = gradientOf(frame, p);
     const h = wrap.querySelector('[data-role="gradient"]');
-    h.textContent = hint(g, frame.gradients && frame.gradients.source, p.kind === "weight" ? "w" : "b");
-    h.dataset.sign = g === null ? "" : String(Math.sign(g));
+    setText(h, hint(g, frame.gradients && frame.gradients.source, p.kind === "weight" ? "w" : "b"));
+    const sign = g === null ? "" : String(Math.sign(g));
+    if (h.dataset.sign !== sign) h.dataset.sign = sign;
   }
 }
 

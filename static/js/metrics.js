@@ -1,5 +1,7 @@
 // Fills every [data-metric] element and the confusion matrix with the engine's numbers.
 
+import { setText } from "./dom.js";
+
 const DIGITS = { epoch: 0 };
 
 /** Text for one figure: integers as they are, others with 4 significant digits. */
@@ -10,33 +12,26 @@ export function formatMetric(name, v) {
   return v.toFixed(4);
 }
 
-function set(root, name, v) {
-  for (const el of root.querySelectorAll(`[data-metric="${name}"]`)) {
-    const text = formatMetric(name, v);
-    if (el.textContent !== text) el.textContent = text;
-  }
-}
-
-/** Show a frame's epoch, losses and test metrics. */
+/** Show a frame's epoch, losses and test metrics (one pass over the page's figures). */
 export function showMetrics(root, frame) {
   if (!frame) return;
-  set(root, "epoch", frame.epoch);
-  if (frame.loss) {
-    set(root, "train_loss", frame.loss.train);
-    set(root, "test_loss", frame.loss.test);
-  }
-  const m = frame.metrics;
-  if (!m) return;
+  const m = frame.metrics || {};
+  const values = { epoch: frame.epoch };
+  if (frame.loss) Object.assign(values, { train_loss: frame.loss.train, test_loss: frame.loss.test });
   for (const key of ["accuracy", "precision", "recall", "f1", "mse", "mae", "r2"]) {
-    if (key in m) set(root, key, m[key]);
+    if (key in m) values[key] = m[key];
   }
-  if (m.confusion) {
-    m.confusion.forEach((row, i) => row.forEach((n, j) => {
-      const cell = root.querySelector(`[data-cell="${i}-${j}"]`);
-      if (cell && cell.textContent !== String(n)) {
-        cell.textContent = String(n);
-        cell.classList.toggle("pg-diag", i === j);
-      }
-    }));
+  for (const el of root.querySelectorAll("[data-metric], [data-cell]")) {
+    const name = el.dataset.metric;
+    if (name !== undefined) {
+      if (name in values) setText(el, formatMetric(name, values[name]));
+      continue;
+    }
+    if (!m.confusion) continue;
+    const [i, j] = el.dataset.cell.split("-").map(Number);
+    const n = m.confusion[i] && m.confusion[i][j];
+    if (n === undefined) continue;
+    setText(el, String(n));
+    el.classList.toggle("pg-diag", i === j);
   }
 }

@@ -3,8 +3,9 @@
 // frames (and, during the step animation, trace overlays) into DOM; it never
 // fetches or sends anything: clicks are reported through `onPick`.
 
-import { paintHeatmap, decodeBase64 } from "./heatmap.js";
+import { paintAtlas } from "./heatmap.js";
 import { fmt, neuronName } from "./equations.js";
+import { setText } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const XHTML = "http://www.w3.org/1999/xhtml";
@@ -12,6 +13,9 @@ const S = 36;            // neuron square (the heatmap), viewBox units
 const PITCH = S + 26;    // vertical distance between neurons (value label below each)
 const TOP = 34;          // room for the column titles
 const LEFT = 70;         // room for the feature names
+const HEAT_INSET = 1.25; // a map sits this far inside its neuron's box (the box's stroke shows)
+const VALUE_W = 64;      // width of a value label's column
+const VALUE_MS = 100;    // neuron values are rewritten at most this often while training plays
 
 function el(name, attrs = {}, parent = null) {
   const e = document.createElementNS(SVG, name);
@@ -93,6 +97,7 @@ export class NetworkView {
   build() {
     const { pos, width, height } = this.geo;
     const svg = this.svg;
+    this.cancelValues();
     svg.replaceChildren();
     svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
     // small networks stay at most 1.5x their natural size, so text does not balloon
@@ -104,6 +109,7 @@ export class NetworkView {
     this.labelG = el("g", { class: "nv-labels" }, svg);
     this.dotG = el("g", { class: "nv-dots" }, svg);
     const nodeG = el("g", { class: "nv-nodes" }, svg);
+    const valueG = el("g", { class: "nv-value-cols" }, svg);
     this.edges = [];
     this.curves = [];
     for (let l = 0; l + 1 < this.sizes.length; l++) {
@@ -127,7 +133,6 @@ export class NetworkView {
       this.curves.push(crows);
     }
     this.values = [];
-    this.canvases = [];
     this.nodes = [];
     this.biasMarks = [];
     pos.forEach((col, l) => {
@@ -139,22 +144,14 @@ export class NetworkView {
         const a = el("text", { x: col[0].x, y: 27, class: "nv-col-act" }, titles);
         a.textContent = act;
       }
-      const vals = [], cans = [], nodes = [], marks = [];
+      const nodes = [], marks = [];
       col.forEach((p, j) => {
         const g = el("g", {
           class: "nv-node", transform: `translate(${p.x - S / 2},${p.y - S / 2})`,
           "data-pick": "neuron", "data-layer": l, "data-neuron": j, tabindex: "0", role: "button",
           "aria-label": `${this.name(l, j)}: show its parameters`,
         }, nodeG);
-        const fo = el("foreignObject", { width: S, height: S }, g);
-        const canvas = document.createElementNS(XHTML, "canvas");
-        canvas.width = 1;
-        canvas.height = 1;
-        canvas.className = "nv-heat";
-        fo.appendChild(canvas);
         el("rect", { width: S, height: S, class: "nv-box", rx: 2 }, g);
-        const v = el("text", { x: S / 2, y: S + 13, class: "nv-value", "data-layer": l, "data-neuron": j }, g);
-        v.textContent = "";
         if (l === 0) {
           const n = el("text", { x: -6, y: S / 2 + 4, class: "nv-feature" }, g);
           n.textContent = this.features[j] || `x${j + 1}`;
@@ -165,16 +162,80 @@ export class NetworkView {
           m.appendChild(this.title(`bias of ${this.name(l, j)}`));
           marks.push(m);
         }
-        vals.push(v);
-        cans.push(canvas);
         nodes.push(g);
       });
-      this.values.push(vals);
-      this.canvases.push(cans);
+      this.values.push(this.valueColumn(valueG, col, l));
       this.nodes.push(nodes);
       this.biasMarks.push(marks);
     });
+    this.buildHeatLayer(svg);
     this.markSelection();
+  }
+
+  /**
+   * A column's value labels, one under each neuron: HTML in one foreignObject per column.
+   * They change with every frame; as SVG text each change relaid out and repainted far
+   * more of the drawing than the label itself.
+   */
+  valueColumn(parent, col, l) {
+    const fo = el("foreignObject", {
+      x: col[0].x - VALUE_W / 2, y: col[0].y - S / 2, width: VALUE_W, height: (col.length - 1) * PITCH + S + 16,
+      class: "nv-values",
+    }, parent);
+    const box = document.createElementNS(XHTML, "div");
+    box.className = "nv-value-col";
+    fo.appendChild(box);
+    return col.map((_, j) => {
+      const v = document.createElementNS(XHTML, "span");
+      v.className = "nv-value";
+      v.dataset.layer = String(l);
+      v.dataset.neuron = String(j);
+      v.style.top = `${j * PITCH + S + 2}px`;
+      box.appendChild(v);
+      return v;
+    });
+  }
+
+  /**
+   * The neurons' maps: one canvas per column, in a foreignObject drawn last, above
+   * everything else and transparent but for the squares (clicks pass through it).
+   * A column is one composited layer; a canvas per neuron made two layers per neuron
+   * (its canvas and the box drawn over it), and the browser's per-frame layer work
+   * grew with them.
+   */
+  buildHeatLayer(svg) {
+    const heatG = el("g", { class: "nv-heats", "aria-hidden": "true" }, svg);
+    this.heatCols = this.geo.pos.map((col, l) => {
+      const top = col[0].y - S / 2;
+      const height = (col.length - 1) * PITCH + S;
+      const fo = el("foreignObject", { x: col[0].x - S / 2, y: top, width: S, height, "data-layer": l }, heatG);
+      const canvas = document.createElementNS(XHTML, "canvas");
+      canvas.className = "nv-heat";
+      canvas.dataset.layer = String(l);
+      fo.appendChild(canvas);
+      return { canvas, height, n: col.length };
+    });
+    this.heatScale = 0;
+    this.fitHeatLayer();
+    if (!this.resizeWatch && typeof ResizeObserver === "function") {
+      this.resizeWatch = new ResizeObserver(() => this.fitHeatLayer());
+      this.resizeWatch.observe(svg);
+    }
+  }
+
+  /** Canvas pixels per viewBox unit: enough for the displayed size, so maps stay smooth. */
+  fitHeatLayer() {
+    if (!this.heatCols) return;
+    const box = this.svg.getBoundingClientRect();
+    const fit = box.width ? Math.min(box.width / this.geo.width, box.height / this.geo.height) : 1;
+    const k = Math.min(4, Math.max(1, Math.ceil(fit * (window.devicePixelRatio || 1) * 2) / 2));
+    if (k === this.heatScale) return;
+    this.heatScale = k;
+    for (const c of this.heatCols) {
+      c.canvas.width = Math.round(S * k);
+      c.canvas.height = Math.round(c.height * k);
+    }
+    if (this.lastHeat) this.paintHeatmaps(this.lastHeat);
   }
 
   title(text) {
@@ -199,19 +260,44 @@ export class NetworkView {
     if (!this.sizes) return;
     this.paintWeights(frame.weights, frame.biases);
     const smp = frame.sample;
-    if (smp && smp.a) {
-      for (let l = 0; l < this.values.length; l++) {
-        const row = smp.a[l] || [];
-        const vals = this.values[l];
-        for (let j = 0; j < vals.length; j++) this.setValue(vals[j], row[j]);
-      }
-    }
+    if (smp && smp.a) this.showValues(smp.a, frame.playing);
     if (frame.heatmaps) this.paintHeatmaps(frame.heatmaps);
   }
 
+  /**
+   * The neurons' values for the selected sample. While training plays they are rewritten
+   * at most every VALUE_MS (numbers changing 60 times a second cannot be read, and each
+   * rewrite relays the SVG's text); the newest values always show within VALUE_MS.
+   */
+  cancelValues() {
+    clearTimeout(this.valueTimer);
+    this.valueTimer = null;
+    this.pendingValues = null;
+  }
+
+  showValues(a, playing) {
+    this.pendingValues = a;
+    const now = performance.now();
+    if (playing && now - (this.valuesAt || 0) < VALUE_MS) {
+      if (!this.valueTimer) {
+        this.valueTimer = setTimeout(() => {
+          this.valueTimer = null;
+          if (this.pendingValues) this.showValues(this.pendingValues, false);
+        }, VALUE_MS - (now - this.valuesAt));
+      }
+      return;
+    }
+    this.cancelValues();
+    this.valuesAt = now;
+    for (let l = 0; l < this.values.length; l++) {
+      const row = a[l] || [];
+      const vals = this.values[l];
+      for (let j = 0; j < vals.length; j++) this.setValue(vals[j], row[j]);
+    }
+  }
+
   setValue(node, x, prefix = "") {
-    const text = x === undefined ? "" : prefix + fmt(x);
-    if (node.textContent !== text) node.textContent = text;
+    setText(node, x === undefined ? "" : prefix + fmt(x));
     node.dataset.value = x === undefined ? "" : String(x);
   }
 
@@ -288,19 +374,37 @@ export class NetworkView {
     }
   }
 
+  /** Where neuron (l, j)'s map is drawn: its column's canvas and the rectangle, in canvas pixels. */
+  heatRect(l, j) {
+    const k = this.heatScale, inset = HEAT_INSET;
+    return { canvas: this.heatCols[l].canvas, x: inset * k, y: (j * PITCH + inset) * k, side: (S - 2 * inset) * k };
+  }
+
+  /** Paint every node's map (frame.heatmaps) into its column; dimmed nodes (the step) faintly. */
   paintHeatmaps(h) {
+    this.lastHeat = h;
+    if (!this.heatCols || !this.heatScale) return;
     const key = `${h.size}:${h.nodes.length}:${this.modelKey}`;
     if (key !== this.heatKey) {
       this.heatKey = key;
       this.heatIndex = new Map(h.nodes.map(([l, j], k) => [`${l},${j}`, k]));
     }
-    const bytes = decodeBase64(h.data);
-    for (let l = 0; l < this.canvases.length; l++) {
-      const cans = this.canvases[l];
-      for (let j = 0; j < cans.length; j++) {
-        const k = this.heatIndex.get(`${l},${j}`);
-        if (k !== undefined) paintHeatmap(cans[j], { data: bytes, size: h.size, range: h.range, index: k });
+    const atlas = paintAtlas(h);
+    const size = h.size;
+    const dim = this.dimmed;
+    for (let l = 0; l < this.heatCols.length; l++) {
+      const { canvas, n } = this.heatCols[l];
+      const ctx = canvas.getContext("2d");
+      ctx.imageSmoothingEnabled = true;
+      for (let j = 0; j < n; j++) {
+        const m = this.heatIndex.get(`${l},${j}`);
+        const { x, y, side } = this.heatRect(l, j);
+        ctx.clearRect(x, y, side, side);
+        if (m === undefined) continue;
+        ctx.globalAlpha = dim && dim.has(`${l},${j}`) ? dim.alpha : 1;
+        ctx.drawImage(atlas, 1, m * (size + 2) + 1, size, size, x, y, side, side);
       }
+      ctx.globalAlpha = 1;
     }
   }
 
@@ -344,6 +448,9 @@ export class NetworkView {
    */
   showOverlay(view) {
     this.svg.classList.add("animating");
+    const alpha = Number(getComputedStyle(this.svg).getPropertyValue("--dim")) || 0.3;
+    this.dimmed = Object.assign(new Set(), { alpha });
+    this.cancelValues();
     this.labelG.replaceChildren();
     this.dotG.replaceChildren();
     for (let l = 0; l < this.values.length; l++) {
@@ -351,6 +458,8 @@ export class NetworkView {
         const v = view.values[l]?.[j];
         const node = this.nodes[l][j];
         node.classList.toggle("dim", !view.lit.has(`${l},${j}`));
+        this.values[l][j].classList.toggle("dim", !view.lit.has(`${l},${j}`));
+        if (!view.lit.has(`${l},${j}`)) this.dimmed.add(`${l},${j}`);
         node.classList.toggle("active", view.activeNodes.has(`${l},${j}`));
         if (v) this.setValue(this.values[l][j], v.value, v.prefix || "");
         else this.setValue(this.values[l][j], undefined);
@@ -374,6 +483,7 @@ export class NetworkView {
       const t = el("text", { x: p.x + S / 2 + 6, y: p.y + 4, class: "nv-note" }, this.labelG);
       t.textContent = note.text;
     }
+    if (this.lastHeat) this.paintHeatmaps(this.lastHeat);
     if (view.dotsInto !== null && view.dotsInto !== undefined) this.travel(view.dotsInto, view.duration || 800);
   }
 
@@ -395,6 +505,7 @@ export class NetworkView {
 
   clearOverlay() {
     this.svg.classList.remove("animating");
+    this.dimmed = null;
     this.labelG?.replaceChildren();
     this.dotG?.replaceChildren();
     this.svg.querySelectorAll(".dim, .active").forEach((e) => e.classList.remove("dim", "active"));

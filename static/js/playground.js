@@ -46,8 +46,8 @@ export function initPlayground({ connection, root = document.body, sessionId, he
     state.pending = false;
     if (held()) return;
     const t0 = performance.now();
-    const canvas = $("#pg-boundary");
-    if (canvas) drawBoundary(canvas, state.frame && state.frame.boundary, state.data, options());
+    const map = $("#pg-boundary-map"), points = $("#pg-boundary");
+    if (map && points) drawBoundary({ map, points }, state.frame && state.frame.boundary, state.data, options());
     showMetrics(root, state.frame);
     // The chart is a whole SVG redrawn: ten times a second is plenty while training runs.
     const playing = host.dataset && host.dataset.playing === "true";
@@ -62,7 +62,9 @@ export function initPlayground({ connection, root = document.body, sessionId, he
   const schedule = () => {
     if (!state.pending) {
       state.pending = true;
-      requestAnimationFrame(render);
+      requestAnimationFrame(() => {
+        if (state.pending) render();
+      });
     }
   };
 
@@ -127,7 +129,9 @@ export function initPlayground({ connection, root = document.body, sessionId, he
     state.frame = msg;
     state.chart.append(msg.history);
     if (typeof msg.playing === "boolean") setPlaying(msg.playing);
-    schedule();
+    // Paused, a frame answers the user's own change: drawn at once (see main.js).
+    if (msg.playing === false) render();
+    else schedule();
   }
 
   connection.on("snapshot", onSnapshot);

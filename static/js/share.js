@@ -39,8 +39,22 @@ export function networkSvgText() {
   const style = document.createElementNS("http://www.w3.org/2000/svg", "style");
   style.textContent = rules.join("\n");
   clone.insertBefore(style, clone.firstChild);
-  // Heatmap canvases sit in foreignObjects, which do not survive as a picture (and taint
-  // a canvas): each becomes an SVG <image> of the canvas's pixels, in the same place.
+  // The heatmap canvases (one per column) sit in foreignObjects, which do not survive as a
+  // picture (and taint a canvas): each becomes an SVG <image> of its pixels, in its place.
+  // The neurons' value labels (HTML in foreignObjects) become SVG text.
+  for (const fo of clone.querySelectorAll("foreignObject.nv-values")) {
+    const x = Number(fo.getAttribute("x")) + Number(fo.getAttribute("width")) / 2;
+    for (const span of fo.querySelectorAll(".nv-value")) {
+      if (!span.textContent) continue;
+      const t = document.createElementNS("http://www.w3.org/2000/svg", "text");
+      t.setAttribute("x", x);
+      t.setAttribute("y", Number(fo.getAttribute("y")) + parseFloat(span.style.top) + 10);
+      t.setAttribute("class", "nv-value-text");
+      t.textContent = span.textContent;
+      fo.before(t);
+    }
+    fo.remove();
+  }
   const canvases = svg.querySelectorAll("foreignObject canvas");
   const holders = clone.querySelectorAll("foreignObject");
   let k = 0;
@@ -51,7 +65,6 @@ export function networkSvgText() {
     for (const a of ["x", "y", "width", "height"]) if (fo.hasAttribute(a)) img.setAttribute(a, fo.getAttribute(a));
     img.setAttribute("href", c.toDataURL());
     img.setAttribute("preserveAspectRatio", "none");
-    img.setAttribute("style", "image-rendering: pixelated");
     fo.replaceWith(img);
   }
   return new XMLSerializer().serializeToString(clone);

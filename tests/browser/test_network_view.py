@@ -32,9 +32,12 @@ def test_page_draws_every_neuron_and_edge_with_the_engines_values(page, server, 
     # every edge carries its weight (written at most 100 ms after the frame), every bias
     # marker its bias
     wait_model_shown(page, doc)
-    # every neuron has a painted heatmap canvas
-    sizes = page.eval_on_selector_all(".nv-heat", "cs => cs.map(c => c.width)")
-    assert len(sizes) == sum(layers) and min(sizes) > 1
+    # one heatmap canvas per column, and every neuron's map painted in it (opaque pixels)
+    assert page.locator(".nv-heat").count() == len(layers)
+    for l, n in enumerate(layers):
+        for j in range(n):
+            alpha = page.evaluate(MAP_PIXELS, [l, j])[3::4]
+            assert min(alpha) == 255, f"neuron ({l}, {j}) has no map"
     shot(page, "network-default-1280x800")
 
 
@@ -142,6 +145,35 @@ PIXELS = """([sel]) => {
   return Array.from(c.getContext("2d").getImageData(0, 0, c.width, c.height).data);
 }"""
 
+# The pixels of neuron (l, j)'s map, inside its column's canvas.
+MAP_PIXELS = """([l, j]) => {
+  const r = window.nnplay.view.heatRect(l, j);
+  const ctx = r.canvas.getContext("2d");
+  return Array.from(ctx.getImageData(Math.ceil(r.x), Math.ceil(r.y), Math.floor(r.side) - 1,
+                                     Math.floor(r.side) - 1).data);
+}"""
+
+
+# Neuron (l, j)'s map sampled back at the centres of its n x n cells, as RGBA.
+MAP_CELLS = """([l, j, n]) => {
+  const r = window.nnplay.view.heatRect(l, j);
+  const ctx = r.canvas.getContext("2d");
+  const out = [];
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      const px = Math.floor(r.x + (x + 0.5) * r.side / n);
+      const py = Math.floor(r.y + (y + 0.5) * r.side / n);
+      out.push(...ctx.getImageData(px, py, 1, 1).data);
+    }
+  }
+  return out;
+}"""
+
+
+def rgb_distance(a, b):
+    """Mean absolute difference of two RGBA pixel lists over their colour channels."""
+    return sum(abs(a[k] - b[k]) for k in range(len(a)) if k % 4 != 3) / (len(a) * 3 / 4)
+
 
 def test_hovering_a_neuron_shows_its_map_large(page, server):
     load(page, server)
@@ -152,12 +184,14 @@ def test_hovering_a_neuron_shows_its_map_large(page, server):
     big.wait_for(state="visible")
     assert big.get_attribute("data-layer") == "1" and big.get_attribute("data-neuron") == "1"
     assert big.locator("figcaption").inner_text() == "hidden 1 neuron 2"
-    # the large map is this neuron's map (the same pixels as its small canvas, drawn at
-    # 200 px), and not another neuron's
-    small = page.evaluate(PIXELS, ['.nv-node[data-layer="1"][data-neuron="1"] canvas'])
-    other = page.evaluate(PIXELS, ['.nv-node[data-layer="1"][data-neuron="0"] canvas'])
-    assert page.evaluate(PIXELS, [".nv-bigmap canvas"]) == small
-    assert small != other
+    # the large map is this neuron's map (its 20 x 20 cells, drawn at 200 px): the small
+    # map sampled at its cells' centres gives the same colours, and another neuron's does not
+    large = page.evaluate(PIXELS, [".nv-bigmap canvas"])
+    n = page.evaluate("() => window.nnplay.state.frame.heatmaps.size")
+    assert len(large) == 4 * n * n
+    mine = rgb_distance(large, page.evaluate(MAP_CELLS, [1, 1, n]))
+    other = rgb_distance(large, page.evaluate(MAP_CELLS, [1, 0, n]))
+    assert mine < 3 and other > mine, (mine, other)
     assert big.locator("canvas").bounding_box()["width"] == 200
     shot(page, "neuron-map-large-1280x800")
     page.mouse.move(2, 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from tests.browser.conftest import shot
 from tests.browser.test_playground_data import open_playground
@@ -101,6 +102,13 @@ def test_export_the_network_picture_as_svg_and_png(page, server, tmp_path):
     text = svg.read_text()
     assert text.startswith("<svg") and 'xmlns="http://www.w3.org/2000/svg"' in text
     assert info.value.suggested_filename == "nnplay-network.svg"
+    # a picture on its own: no HTML left in it; every neuron's value label as SVG text,
+    # every column's maps as an image
+    assert "<foreignObject" not in text and "<canvas" not in text
+    values = page.eval_on_selector_all(".nv-value", "vs => vs.map(v => v.textContent)")
+    labels = re.findall(r'<text[^>]*class="nv-value-text"[^>]*>([^<]*)</text>', text)
+    assert labels == values and len(values) == page.locator(".nv-node").count()
+    assert text.count("<image") == page.locator(".nv-heat").count()
     with page.expect_download() as info:
         page.click('[data-action="export-png"]')
     png = tmp_path / "net.png"

@@ -27,7 +27,13 @@ def test_play_trains_to_a_good_test_accuracy(page, server, api, dataset):
         assert 0 <= metric(page, name) <= 1.5
     epoch = int(page.text_content('[data-metric="epoch"]'))
     assert epoch > 0
-    s = api.get(f"/api/sessions/{sid}").json()
+    # The button turns at the click; the pause itself travels over the socket and reaches
+    # the server a moment later.
+    for _ in range(200):
+        s = api.get(f"/api/sessions/{sid}").json()
+        if not s["training"]["playing"]:
+            break
+        page.wait_for_timeout(50)
     assert s["training"]["playing"] is False
     assert s["training"]["epoch"] >= epoch
     # The loss chart has drawn both curves.
