@@ -221,7 +221,7 @@ class Session:
             model = {**model, "layers": [n_inputs, 4, 2, 1]}
             model = self._adapted(model, spec)
         net = Network.from_dict(model)
-        layers = net.to_dict()["layers"]
+        layers = net.layers
         if layers[0] != n_inputs:
             raise BadInput(
                 f"the network has {layers[0]} inputs but the dataset has {n_inputs} features",
@@ -310,7 +310,7 @@ class Session:
         with self.lock:
             model = self._net.to_dict()
             net, problem = self._build(model, spec, adapt=True)
-            fresh = net.to_dict()["layers"] != model["layers"]
+            fresh = list(net.layers) != list(model["layers"])
             self._swap(net, problem, initial=fresh, reset_training=True)
             self._changed("snapshot")
 
@@ -409,7 +409,7 @@ class Session:
         """Set ``weights[layer][source][target]`` (from neuron `source` of layer `layer`
         to neuron `target` of layer `layer`+1)."""
         with self.lock:
-            layers = self._net.to_dict()["layers"]
+            layers = self._net.layers
             layer = _index(layer, "layer", len(layers) - 1)
             source = _index(source, "from", layers[layer])
             target = _index(target, "to", layers[layer + 1])
@@ -420,7 +420,7 @@ class Session:
     def set_bias(self, layer, neuron, value) -> None:
         """Set ``biases[layer][neuron]``, the bias of neuron `neuron` of layer `layer`+1."""
         with self.lock:
-            layers = self._net.to_dict()["layers"]
+            layers = self._net.layers
             layer = _index(layer, "layer", len(layers) - 1)
             neuron = _index(neuron, "neuron", layers[layer + 1])
             value = _finite(value, "value")
@@ -628,7 +628,7 @@ class Session:
         with self.lock:
             if (inputs is None) == (points is None):
                 raise BadInput("give either inputs or points", "inputs")
-            n_in = self._net.to_dict()["layers"][0]
+            n_in = self._net.layers[0]
             field = "inputs" if points is None else "points"
             rows = inputs if points is None else points
             width = n_in if points is None else 2

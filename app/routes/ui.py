@@ -425,12 +425,13 @@ async def post_model(request: Request, session_id: str) -> HTMLResponse:
 
 @router.get("/{session_id}/panels", response_class=HTMLResponse)
 async def get_panels(request: Request, session_id: str) -> HTMLResponse:
-    """The controls, with the data panel and the metrics out of band: the panels redrawn
-    from the session's state after a change made elsewhere (import, new seed)."""
+    """The controls, with the data and output panels out of band: the panels redrawn
+    from the session's state after a change made elsewhere (import, new seed, the worked
+    example)."""
     session = request.app.state.store.get(session_id)
     view = _view_of(request.query_params)
     doc = session.to_dict()
-    return _render(request, ["controls", "data_panel", "pg_metrics"], Playground(doc, view),
+    return _render(request, ["controls", "data_panel", "output_panel"], Playground(doc, view),
                    headers={"HX-Replace-Url": page_url(doc, view)})
 
 

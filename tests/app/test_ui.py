@@ -251,6 +251,8 @@ def test_url_endpoint_and_panels(client):
     r = client.get(f"/ui/{sid}/panels")
     assert r.text.startswith('<section id="controls"')
     assert '<section hx-swap-oob="true" id="data-panel"' in r.text
+    assert '<section hx-swap-oob="true" id="output-panel"' in r.text
+    assert 'id="pg-metrics"' in r.text  # inside the output panel
 
 
 def test_unknown_session_is_404(client):

@@ -45,6 +45,10 @@ def test_worked_example_shows_the_right_numbers(browser, server, api, size):
         assert page.inner_text('[data-readout="sample-loss"]') == "0.16"
         caption = page.inner_text('[data-role="caption"]')
         assert "SGD with learning rate 0.1" in caption
+        # the panels were redrawn for the example's data: one class, said alike in both
+        page.wait_for_function(
+            "() => document.querySelector('#output-panel .pg-task').textContent === '1 class'")
+        assert page.text_content("#data-panel .pg-task") == "1 class"
         shot(page, f"worked-example-loaded-{tag}")
 
         page.click('[data-action="step-sample"]')
