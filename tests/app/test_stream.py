@@ -2,6 +2,7 @@
 
 import base64
 import json
+import threading
 
 import pytest
 from fastapi.testclient import TestClient
@@ -83,6 +84,36 @@ def test_set_weight_answers_and_the_next_frame_reflects_it(client, sid):
     assert frame["weights"][0][1][0] == -1.0
     expected = hand_output(frame["weights"], frame["biases"], frame["sample"]["point"])
     assert frame["sample"]["a"][-1][0] == pytest.approx(expected, abs=1e-12)
+
+
+def test_set_weight_waits_for_a_busy_session(client, sid):
+    """While another thread holds the session (a training turn), an edit waits for it in a
+    worker thread instead of being made on the event loop, and is not lost."""
+    session = client.app.state.store.get(sid)
+    held, release = threading.Event(), threading.Event()
+
+    def busy():
+        with session.lock:
+            held.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=busy)
+    worker.start()
+    held.wait(10)
+    try:
+        with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+            ws.receive_json()
+            ws.send_json({"type": "ping", "id": "p"})
+            assert answer(ws, "p")["type"] == "pong"  # the loop still answers meanwhile
+            ws.send_json({"type": "set_weight", "id": "w", "layer": 0, "from": 0, "to": 0,
+                          "value": 0.25})
+            assert session.network.weights[0][0, 0] != 0.25  # not made under the holder
+            release.set()
+            frame = frame_at(ws, answer(ws, "w")["version"])
+    finally:
+        release.set()
+        worker.join(10)
+    assert frame["weights"][0][0][0] == 0.25
 
 
 def test_set_bias_select_sample_and_live_settings(client, sid):
