@@ -63,6 +63,8 @@ def positive_number(value: Any, field: str) -> float:
 
 
 def integer_in(value: Any, field: str, low: int, high: int) -> int:
+    if type(value) is int and low <= value <= high:
+        return value  # the common case, without the (slow) ABC check below
     if isinstance(value, bool) or not isinstance(value, Integral) or not low <= value <= high:
         _fail(field, f"expected an integer from {low} to {high}, got {_show(value)}")
     return int(value)

@@ -139,6 +139,37 @@ def test_trace_arrays_are_not_changed_by_a_later_epoch():
     assert trace.params_after.tobytes() == after.tobytes()
 
 
+def test_settings_changed_between_epochs_reach_the_kernel():
+    # the kernel's packed settings are cached on the network; every change, in place or
+    # through the setters, must show in the next epoch as it does on the NumPy path
+    rng = np.random.default_rng(5)
+    X, Y = rng.normal(size=(20, 3)), rng.normal(0.0, 0.7, (20, 1))
+    doc = _doc("tanh", "tanh", "huber", "adam", "none", 1)
+    fast, ref = Network.from_dict(doc), Network.from_dict(doc)
+    changes = [lambda n: n.set_learning_rate(0.005), lambda n: n.set_regularization("l2", 0.01),
+               lambda n: n.loss_params.update(delta=0.2),
+               lambda n: n.optimizer.hyperparameters.update(betas=(0.5, 0.9))]
+    for change in [None, *changes]:
+        for net in (fast, ref):
+            if change is not None:
+                change(net)
+        assert fast.train_epoch(X, Y, 4) == pytest.approx(ref._train_epoch_numpy(X, Y, 4),
+                                                          rel=RTOL, abs=0)
+        _close(fast.params, ref.params, "params")
+
+
+def test_the_kernels_tanh_is_within_two_ulp_of_numpys():
+    # engine.fastpath._tanh is its own formula (rational below 0.625, exp above)
+    rng = np.random.default_rng(6)
+    z = np.concatenate([rng.uniform(-25.0, 25.0, 20000), rng.uniform(-1.0, 1.0, 20000),
+                        np.linspace(0.6, 0.65, 2001), [0.0, 1e-300, 5e-324, 19.1, 700.0]])
+    z = np.concatenate([z, -z])
+    ours = np.array([fastpath._tanh(x) for x in z])
+    assert np.all(np.abs(ours - np.tanh(z)) <= 2 * np.spacing(np.abs(np.tanh(z))))
+    assert fastpath._tanh(np.inf) == 1.0 and fastpath._tanh(-np.inf) == -1.0
+    assert np.isnan(fastpath._tanh(np.nan))
+
+
 # --- divergence ---------------------------------------------------------------
 
 def _diverge(net, X, Y, batch_size, numpy_path):
