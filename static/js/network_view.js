@@ -220,7 +220,17 @@ export class NetworkView {
     if (!this.resizeWatch && typeof ResizeObserver === "function") {
       this.resizeWatch = new ResizeObserver(() => this.fitHeatLayer());
       this.resizeWatch.observe(svg);
+      this.watchPixelRatio();
     }
+  }
+
+  /** A zoom that changes the device pixel ratio, not the layout, re-fits the maps too. */
+  watchPixelRatio() {
+    if (typeof matchMedia !== "function") return;
+    matchMedia(`(resolution: ${window.devicePixelRatio || 1}dppx)`).addEventListener("change", () => {
+      this.fitHeatLayer();
+      this.watchPixelRatio();
+    }, { once: true });
   }
 
   /** Canvas pixels per viewBox unit: enough for the displayed size, so maps stay smooth. */

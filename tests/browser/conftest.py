@@ -45,10 +45,11 @@ def api(server):
         yield client
 
 
-def open_page(browser, width=1280, height=800, color_scheme="light"):
-    """A new page that records console errors and uncaught errors in `page.errors`."""
+def open_page(browser, width=1280, height=800, color_scheme="light", scale=1):
+    """A new page that records console errors and uncaught errors in `page.errors`
+    (`scale`: device pixels per CSS pixel)."""
     context = browser.new_context(viewport={"width": width, "height": height},
-                                  color_scheme=color_scheme)
+                                  color_scheme=color_scheme, device_scale_factor=scale)
     page = context.new_page()
     page.errors = []
     page.on("console", lambda m: m.type == "error" and page.errors.append(f"console: {m.text}"))

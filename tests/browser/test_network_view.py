@@ -140,6 +140,25 @@ def test_dark_mode_and_a_wide_network_draw_without_errors(browser, server, api):
         page.context.close()
 
 
+def test_maps_have_a_pixel_for_every_device_pixel(browser, server):
+    """Crisp at any zoom: each column's canvas holds at least as many pixels as it covers
+    on the screen, at one and at two device pixels per CSS pixel."""
+    from tests.browser.conftest import open_page
+
+    for scale in (1, 2):
+        page = open_page(browser, 1280, 800, scale=scale)
+        try:
+            load(page, server)
+            cover = page.eval_on_selector_all(".nv-heat", """cs => cs.map(c => {
+              const r = c.getBoundingClientRect(), d = devicePixelRatio;
+              return [c.width / (r.width * d), c.height / (r.height * d)];
+            })""")
+            assert cover and min(min(c) for c in cover) >= 1, (scale, cover)
+            assert not page.errors, page.errors
+        finally:
+            page.context.close()
+
+
 PIXELS = """([sel]) => {
   const c = document.querySelector(sel);
   return Array.from(c.getContext("2d").getImageData(0, 0, c.width, c.height).data);
