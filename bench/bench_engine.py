@@ -270,23 +270,32 @@ on every run)
   orders for gemv) and np.tanh is a SIMD approximation that differs from libm's tanh in
   the last bit for about a quarter of inputs here, so no plain loop reproduces it. The
   kernel mirrors every other expression and NumPy's pairwise summation order.
-- **Profile of the kernel** (CPU time, old and new kernel in one process, A/B): libm
-  `tanh` took ~30 ns a call, about half the 6x8 step. The kernel now computes tanh as
-  -u / (u + 2), u = expm1(-2|z|) (<= 4.5e-16 from np.tanh, measured), and branches on
-  the activation once per layer instead of once per element: CPU time per epoch went
-  from 87 to 76 us (classic) and from 599 to 490 us (6x8), best of 30. Python around
-  the call: input checks ~2 us, the kernel's settings ~1.4 us (cached on the network,
-  was 6 us), numba's argument dispatch 4-8 us.
-- **This machine was busy.** Other sessions ran test suites and servers on the same
-  2 cores throughout (load average ~6-8, noted above), so wall-clock p50/p95 include
-  waiting for a core, and even CPU time is inflated (the other load shares the cores'
-  caches): across runs this session the classic epoch's CPU time ranged 76-154 us and
-  its p50 117-202 us; the best runs meet (a) and (b), the loaded ones miss (a) by up
-  to ~40 %. `min` is the closest figure to the code's own cost.
-- **Not done.** If the epoch targets must hold at p50 on a loaded machine, the next
-  step is the kernel's inner loops (index arithmetic LLVM can vectorize, a
-  vectorizable float64 tanh). (c) is engine/pictures.py, another session's module:
-  measured here, not changed.
+- **Profile of the kernel** (A/B, old and new kernel interleaved in one process). libm
+  `tanh` took ~30 ns a call; the kernel computes tanh itself: a rational (Cephes'
+  coefficients) for |z| < 0.625, else 1 - 2e / (1 + e), e = exp(-2|z|), 1.4 ulp from
+  the true tanh (np.tanh: 1.2 ulp). The earlier expm1 form cost ~13 ns a call, 1750
+  calls an epoch: about a third of the classic epoch. The forward and backward sums run
+  in registers, and the settings go to the kernel packed in two arrays (9 arguments, not
+  19: numba's dispatch costs ~0.1 us an argument) cached on the network. A/B, 2026-11-28:
+  classic run_epoch 74 -> 55 us, 6x8 ~0.78x. Python around the call: input checks ~1
+  us, settings cache ~0.5 us, numba dispatch ~1.3 us.
+- **Why the same binary takes 75 or 160 us** (investigated 2026-11-28, load average 1-3). The
+  work is the same in every run: callgrind counts 774k instructions an epoch before the
+  change (625k after; 6x8: 5.68M -> 5.04M), the same in every process; an epoch on the
+  same parameters flips between ~80 and ~160 us in blocks of seconds within ONE process
+  (pinned to one vCPU or not), while a latency-bound numba loop timed between the
+  epochs keeps its time. Everything with high IPC slows together, the kernel, numba's
+  empty-call dispatch (1.3 -> 3-4 us) and Python, and process CPU time doubles with the
+  wall time: the host's other load sharing the physical core (an SMT sibling or cache
+  neighbour) halves this vCPU's throughput; steal time would stop the latency-bound loop
+  too. Not the cause: denormals (none among gradients, deltas and 1 - a^2 after 10000
+  epochs; |z| <= 7.4), libm slow paths (same inputs, same flip), the Python wrapper.
+  Buffer placement matters little (an epoch with grad 4 KiB-aliased to params: +25 %),
+  and is fixed within a process. So p50 depends on which state the run meets; `min`
+  and the instruction count are the code's own figures.
+- **Not done.** A vectorized float64 tanh (own exp polynomial) measured slower in numba
+  than libm's exp here. (c) is engine/pictures.py, another session's module: measured
+  here, not changed.
 """
 
 
