@@ -281,8 +281,9 @@ on every run)
   us, settings cache ~0.5 us, numba dispatch ~1.3 us.
 - **Why the same binary takes 75 or 160 us** (investigated 2026-11-28, load average 1-3). The
   work is the same in every run: callgrind counts 774k instructions an epoch before the
-  change (625k after; 6x8: 5.68M -> 5.04M), the same in every process; an epoch on the
-  same parameters flips between ~80 and ~160 us in blocks of seconds within ONE process
+  change (625k after; 6x8: 5.68M -> 5.04M; one callgrind process each), and an epoch
+  repeated on the same parameters (the same work by construction) flips between ~80
+  and ~160 us in blocks of seconds within ONE process
   (pinned to one vCPU or not), while a latency-bound numba loop timed between the
   epochs keeps its time. Everything with high IPC slows together, the kernel, numba's
   empty-call dispatch (1.3 -> 3-4 us) and Python, and process CPU time doubles with the
