@@ -12,6 +12,23 @@ export function formatMetric(name, v) {
   return v.toFixed(4);
 }
 
+// The page's figures, found once and again only after the page changed around them (an
+// htmx swap replaces them): searching the whole page for them on every frame cost more
+// than writing them.
+let found = { root: null, els: [] };
+function figures(root) {
+  const { els } = found;
+  if (found.root !== root || !els.length || !els[0].isConnected || !els[els.length - 1].isConnected) {
+    found = { root, els: [...root.querySelectorAll("[data-metric], [data-cell]")] };
+  }
+  return found.els;
+}
+
+/** Forget the figures found (call after the page's panels were swapped). */
+export function forgetFigures() {
+  found = { root: null, els: [] };
+}
+
 /** Show a frame's epoch, losses and test metrics (one pass over the page's figures). */
 export function showMetrics(root, frame) {
   if (!frame) return;
@@ -21,7 +38,7 @@ export function showMetrics(root, frame) {
   for (const key of ["accuracy", "precision", "recall", "f1", "mse", "mae", "r2"]) {
     if (key in m) values[key] = m[key];
   }
-  for (const el of root.querySelectorAll("[data-metric], [data-cell]")) {
+  for (const el of figures(root)) {
     const name = el.dataset.metric;
     if (name !== undefined) {
       if (name in values) setText(el, formatMetric(name, values[name]));

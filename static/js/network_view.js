@@ -268,7 +268,7 @@ export class NetworkView {
   applyFrame(frame) {
     this.frame = frame;
     if (!this.sizes) return;
-    this.paintWeights(frame.weights, frame.biases);
+    this.paintWeights(frame.weights, frame.biases, frame.playing);
     const smp = frame.sample;
     if (smp && smp.a) this.showValues(smp.a, frame.playing);
     if (frame.heatmaps) this.paintHeatmaps(frame.heatmaps);
@@ -311,7 +311,7 @@ export class NetworkView {
     node.dataset.value = x === undefined ? "" : String(x);
   }
 
-  paintWeights(W, B) {
+  paintWeights(W, B, playing = false) {
     if (!W) return;
     for (let l = 0; l < this.edges.length; l++) {
       const rows = this.edges[l], Wl = W[l];
@@ -320,12 +320,12 @@ export class NetworkView {
         const row = rows[i], Wi = Wl[i];
         for (let j = 0; j < row.length; j++) {
           const w = Wi[j], p = row[j];
-          // Only a visible change of width restyles the edge (most training frames move
-          // weights by less than 0.05): that keeps a frame's style work small.
-          const width = edgeWidth(w).toFixed(1);
-          if (p.nvWidth !== width) {
-            p.nvWidth = width;
-            p.setAttribute("stroke-width", width);
+          // Only a visible change of width (a tenth of a unit) restyles the edge (most
+          // training frames move weights by less than 0.05): that keeps a frame's style work small.
+          const tenths = Math.round(edgeWidth(w) * 10);
+          if (p.nvWidth !== tenths) {
+            p.nvWidth = tenths;
+            p.setAttribute("stroke-width", (tenths / 10).toFixed(1));
           }
           const pos = w >= 0;
           if (p.nvPos !== pos) {
@@ -336,7 +336,7 @@ export class NetworkView {
         }
       }
     }
-    this.scheduleEdgeValues(W);
+    this.scheduleDataValues(W, B, playing);
     if (!B) return;
     for (let l = 1; l < this.biasMarks.length; l++) {
       const marks = this.biasMarks[l], b = B[l - 1];
@@ -352,35 +352,43 @@ export class NetworkView {
           m.classList.toggle("pos", pos);
           m.classList.toggle("neg", !pos);
         }
-        marks[j].dataset.value = String(b[j]);
       }
     }
   }
 
   /**
-   * Each edge's exact weight goes into its data-value (for tests and assistive tools)
-   * at most every 100 ms: writing 400 attributes costs more than the rest of a frame,
-   * and while training nothing reads them between frames.
+   * Each weight's and bias's exact value goes into its edge's or marker's data-value (for
+   * tests and assistive tools) at most every 100 ms, every second while training plays:
+   * writing 400 attributes costs more than the rest of a frame, and nothing reads them
+   * between frames.
    */
-  scheduleEdgeValues(W) {
-    this.pendingW = W;
-    if (this.edgeTimer) return;
-    this.edgeTimer = setTimeout(() => {
-      this.edgeTimer = null;
-      this.writeEdgeValues(this.pendingW);
-    }, 100);
+  scheduleDataValues(W, B, playing) {
+    this.pendingData = { W, B };
+    if (this.dataTimer && !(this.dataTimerLong && !playing)) return;
+    clearTimeout(this.dataTimer);
+    this.dataTimerLong = playing;
+    this.dataTimer = setTimeout(() => {
+      this.dataTimer = null;
+      this.writeDataValues(this.pendingData);
+    }, playing ? 1000 : 100);
   }
 
-  writeEdgeValues(W) {
+  writeDataValues({ W, B }) {
+    const put = (e, v) => {
+      const s = String(v);
+      if (e.dataset.value !== s) e.dataset.value = s;
+    };
     for (let l = 0; l < this.edges.length; l++) {
       const rows = this.edges[l], Wl = W[l];
       if (!Wl || Wl.length !== rows.length) continue;
       for (let i = 0; i < rows.length; i++) {
-        for (let j = 0; j < rows[i].length; j++) {
-          const s = String(Wl[i][j]);
-          if (rows[i][j].dataset.value !== s) rows[i][j].dataset.value = s;
-        }
+        for (let j = 0; j < rows[i].length; j++) put(rows[i][j], Wl[i][j]);
       }
+    }
+    for (let l = 1; B && l < this.biasMarks.length; l++) {
+      const marks = this.biasMarks[l], b = B[l - 1];
+      if (!b || b.length !== marks.length) continue;
+      for (let j = 0; j < marks.length; j++) put(marks[j], b[j]);
     }
   }
 

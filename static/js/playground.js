@@ -5,7 +5,7 @@
 
 import { drawBoundary, toPlane } from "./boundary.js";
 import { LossChart } from "./chart.js";
-import { showMetrics } from "./metrics.js";
+import { forgetFigures, showMetrics } from "./metrics.js";
 import { copyText, exportModel, exportPng, exportSvg } from "./share.js";
 
 const CHART_MS = 100;
@@ -212,6 +212,7 @@ export function initPlayground({ connection, root = document.body, sessionId, he
 
   // After any htmx swap the new elements get the newest numbers and pictures.
   document.body.addEventListener("htmx:afterSettle", (ev) => {
+    forgetFigures();
     showStatus();
     schedule();
     const url = $("[data-share-url]");
