@@ -257,3 +257,14 @@ def test_url_endpoint_and_panels(client):
 
 def test_unknown_session_is_404(client):
     assert client.post("/ui/nope/controls", data={}).status_code == 404
+
+
+def test_dataset_thumbnails_draw_every_point_in_a_few_paths():
+    from app.routes.ui import THUMB_POINTS, thumbnail
+    from app.ui_table import DATASET_NAMES
+
+    for name in DATASET_NAMES:
+        svg = str(thumbnail(name))
+        assert svg.startswith("<svg") and "<circle" not in svg
+        assert 1 <= svg.count("<path") <= 10, name  # a colour (and, regression, a shade) each
+        assert svg.count("M") == THUMB_POINTS, name  # one dot per point
