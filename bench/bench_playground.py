@@ -13,7 +13,7 @@ spiral, every heatmap live, presses play and measures for `--seconds`:
 - where the page's main thread spends its time (a CPU profile, share per script).
 
 Target (issue 5): >= 60 painted frames per second with >= 1 epoch per frame.
-Writes bench/results/playground.md.
+Writes bench/results/playground.md (its "Reading" section, written by hand, is kept).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "playground.md"
+NOTES = "\n## Reading\n"
 ALL_FEATURES = "x1,x2,x1%5E2,x2%5E2,x1*x2,sin(x1),sin(x2)"
 CASES = {
     "6x8, 2 features": "data=spiral&h=8-8-8-8-8-8",
@@ -185,7 +186,10 @@ def write(rows: dict, about: str, seconds: float) -> None:
         lines += [f"| {k} | {v * 100:.0f}% |" for k, v in shares.items()]
         lines.append("")
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
+    # The hand-written reading below its heading in the results file is kept across runs.
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    notes = NOTES + old.split(NOTES, 1)[1] if NOTES in old else ""
+    RESULTS.write_text("\n".join(lines) + "\n" + notes)
     print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 
