@@ -98,6 +98,7 @@ export class NetworkView {
     const { pos, width, height } = this.geo;
     const svg = this.svg;
     this.cancelValues();
+    this.lastHeat = null;  // maps of the previous drawing's nodes: the next frame brings new ones
     svg.replaceChildren();
     svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
     // small networks stay at most 1.5x their natural size, so text does not balloon
@@ -173,9 +174,8 @@ export class NetworkView {
   }
 
   /**
-   * A column's value labels, one under each neuron: HTML in one foreignObject per column.
-   * They change with every frame; as SVG text each change relaid out and repainted far
-   * more of the drawing than the label itself.
+   * A column's value labels, one under each neuron: HTML in one foreignObject per column,
+   * each label on a small box of the panel's colour so it stays legible over the edges.
    */
   valueColumn(parent, col, l) {
     const fo = el("foreignObject", {
@@ -274,17 +274,18 @@ export class NetworkView {
     if (frame.heatmaps) this.paintHeatmaps(frame.heatmaps);
   }
 
-  /**
-   * The neurons' values for the selected sample. While training plays they are rewritten
-   * at most every VALUE_MS (numbers changing 60 times a second cannot be read, and each
-   * rewrite relays the SVG's text); the newest values always show within VALUE_MS.
-   */
+  /** Forget values waiting to be shown (the step animation or a new drawing takes over). */
   cancelValues() {
     clearTimeout(this.valueTimer);
     this.valueTimer = null;
     this.pendingValues = null;
   }
 
+  /**
+   * The neurons' values for the selected sample. While training plays they are rewritten
+   * at most every VALUE_MS (numbers changing 60 times a second cannot be read, and each
+   * rewrite costs layout and paint); the newest values always show within VALUE_MS.
+   */
   showValues(a, playing) {
     this.pendingValues = a;
     const now = performance.now();

@@ -69,3 +69,26 @@ def test_upload_a_good_csv_then_a_bad_one(page, server, api, tmp_path):
     assert error.text_content() == "line 4, column 2 (x2): 'oops' is not a number"
     assert api.get(f"/api/sessions/{sid}").json()["dataset"] == spec  # the data is kept
     shot(page, "playground-data-bad-csv", "#data-panel")
+
+
+def test_class_map_pixels_are_the_class_colours_with_the_confidence_as_alpha(page, server):
+    """paintClasses packs four bytes into one 32-bit word a pixel: every pixel is checked
+    against the colours and confidences it was given."""
+    page.goto(f"{server}/")
+    size, colors = 12, [[179, 88, 6], [5, 113, 176], [0, 158, 115]]
+    classes = [(k * 7) % 3 for k in range(size * size)]
+    confidence = [(k * 13) % 256 for k in range(size * size)]
+    got = page.evaluate("""async ([size, colors, classes, confidence]) => {
+      const { paintClasses } = await import('/static/js/heatmap.js');
+      const c = document.createElement('canvas');
+      paintClasses(c, { data: new Uint8Array(classes), size, colors,
+                        confidence: new Uint8Array(confidence) });
+      return Array.from(c.getContext('2d').getImageData(0, 0, size, size).data);
+    }""", [size, colors, classes, confidence])
+    want = [v for k in range(size * size) for v in (*colors[classes[k]], confidence[k])]
+    # a canvas keeps colours premultiplied by alpha: nearly transparent pixels round
+    for k in range(0, len(want), 4):
+        a = want[k + 3]
+        assert got[k + 3] == a
+        if a >= 128:
+            assert all(abs(got[k + c] - want[k + c]) <= 1 for c in range(3)), (k // 4, got[k:k + 4])
