@@ -496,6 +496,13 @@ export class StepController {
     }
     const ctx = { ...this.context(), before: this.before, after: this.after };
     const u = trace.update;
+    if (step.phase !== "evaluate") {
+      // The sliders' gradient hints follow the step: from its backward phase on they give
+      // this step's gradients; before it, those of the frame the step started from.
+      const backward = PHASES.findIndex((p) => p.key === "backward");
+      const mine = PHASES.findIndex((p) => p.key === step.phase) >= backward;
+      this.onGradients?.(mine ? { source: "this_step", ...trace.gradients } : this.before?.gradients ?? null);
+    }
     if (step.phase === "evaluate") {
       this.view.clearOverlay();
       if (this.after) this.view.applyFrame(this.after);

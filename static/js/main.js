@@ -23,6 +23,9 @@ const state = { model: null, features: [], preprocessing: "none", dataset: null,
 const view = new NetworkView(svg, { onPick: (sel, ev) => pick(sel, ev) });
 const steps = new StepController(stepRoot, { connection, view, context: () => context() });
 steps.onIdle = () => showSelectionEquations();
+steps.onGradients = (gradients) => {
+  if (state.frame) refreshSliders({ ...state.frame, gradients });
+};
 steps.onLive = (f) => {
   if (f) refreshLive(f);
   playground?.render();  // the panels held back during the step show the step's result now
@@ -207,7 +210,7 @@ function gradientOf(frame, p) {
 /** Which way lowers the loss, from the engine's gradient (its sign only). */
 function hint(g, source, sym) {
   if (g === null || g === undefined) return "";
-  const where = source === "last_step" ? "at the last step" : "now";
+  const where = source === "this_step" ? "in this step" : source === "last_step" ? "at the last step" : "now";
   const d = `∂L/∂${sym} = ${fmt(g)} ${where}`;
   if (g < 0) return `▲ raise it to lower the loss · ${d}`;
   if (g > 0) return `▼ lower it to lower the loss · ${d}`;

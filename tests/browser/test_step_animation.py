@@ -84,3 +84,26 @@ def test_the_gradient_check_button_shows_the_engines_verdict(page, server, api):
     text = box.inner_text()
     assert f"over {expected['checked']} of {expected['total']} parameters" in text
     assert "backpropagation agrees" in text
+
+
+def test_slider_gradient_hints_follow_the_step(page, server):
+    """Before the backward phase a weight's hint (in the parameter panel) gives the gradient
+    of the frame the step started from; from it on, the gradient the step computed (the
+    trace's own number)."""
+    load(page, server)
+    page.locator('path.nv-hit[data-layer="1"][data-from="0"][data-to="0"]').dispatch_event(
+        "click")
+    hint = page.locator('#step-panel [data-role="params"] .nv-slider:has(input[data-layer="1"]'
+                        '[data-from="0"][data-to="0"]) [data-role="gradient"]')
+    hint.wait_for()
+    start_paused(page)
+    assert "in this step" not in hint.inner_text()
+    page.click('button[data-phase="backward"]')
+    g = page.evaluate("() => window.nnplay.steps.stepper.trace.gradients.weights[1][0][0]")
+    shown = hint.inner_text()
+    assert "in this step" in shown, shown
+    number = float(shown.split("=")[1].split()[0])
+    assert abs(number - g) <= 5e-3 * abs(g)  # shown to three or four significant digits
+    assert hint.get_attribute("data-sign") == str((g > 0) - (g < 0))
+    page.click('button[data-phase="forward"]')
+    assert "in this step" not in hint.inner_text()
