@@ -105,6 +105,17 @@ def _helper(fn):
 # --- scalar helpers, each mirroring the NumPy expression it replaces ---------------
 
 @_helper
+def _max_or_nan(a, start, n):
+    """The largest of a[start:start+n], NaN if any is NaN (the softmax's shift)."""
+    m = a[start]
+    for j in range(1, n):
+        v = a[start + j]
+        if v > m or v != v:
+            m = v
+    return m
+
+
+@_helper
 def _pairwise_sum(a, start, n):
     """np.add.reduce over a[start:start+n] in NumPy's order for n <= 128 (eight running
     sums); longer runs keep eight running sums where NumPy splits further."""
@@ -293,11 +304,7 @@ def _forward(params, sizes, offsets, acts, Xb, start, B, Zb, Ab, units):
                     z += Ab[ar + i] * params[w0 + i * n_out + j]
                 Zb[zr + j] = z + params[b0 + j]
             if code == _SOFTMAX:
-                m = Zb[zr]
-                for j in range(1, n_out):
-                    v = Zb[zr + j]
-                    if v > m or v != v:
-                        m = v
+                m = _max_or_nan(Zb, zr, n_out)
                 for j in range(n_out):
                     Ab[zr + j] = math.exp(Zb[zr + j] - m)
                 s = _pairwise_sum(Ab, zr, n_out)
@@ -315,11 +322,7 @@ def _output_loss(loss, out_code, hub, Zb, Ab, Tb, start, B, k, o, D, row):
         base = o + r * k
         t0 = start + r
         if loss == _CE:
-            m = Zb[base]
-            for j in range(1, k):
-                v = Zb[base + j]
-                if v > m or v != v:
-                    m = v
+            m = _max_or_nan(Zb, base, k)
             for j in range(k):
                 D[r * k + j] = math.exp(Zb[base + j] - m)
             lse = math.log(_pairwise_sum(D, r * k, k))
