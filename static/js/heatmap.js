@@ -64,6 +64,15 @@ export function decodeBase64(data) {
   return out;
 }
 
+/** `canvas` made size x size, and a blank image of it with its pixels as 32-bit words. */
+function pixels(canvas, size) {
+  if (canvas.width !== size) canvas.width = size;
+  if (canvas.height !== size) canvas.height = size;
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(size, size);
+  return { ctx, img, px: new Uint32Array(img.data.buffer) };
+}
+
 /**
  * Paint one size x size map onto `canvas` (resized to size x size if needed).
  * `data` is base64 or the already-decoded bytes; `index` picks the map when
@@ -73,11 +82,7 @@ export function decodeBase64(data) {
  */
 export function paintHeatmap(canvas, { data, size, range = [-1, 1], index = 0, alpha = null }) {
   const bytes = decodeBase64(data);
-  if (canvas.width !== size) canvas.width = size;
-  if (canvas.height !== size) canvas.height = size;
-  const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(size, size);
-  const px = new Uint32Array(img.data.buffer);
+  const { ctx, img, px } = pixels(canvas, size);
   const lut = lutFor(range);
   const off = index * size * size;
   for (let k = 0; k < size * size; k++) px[k] = lut[bytes[off + k]];
@@ -122,11 +127,7 @@ export function paintAtlas({ data, size, range = [-1, 1], nodes }) {
 /** Paint a class map (`boundary.kind == "classes"`): byte = class index, one colour each. */
 export function paintClasses(canvas, { data, size, colors, confidence = null }) {
   const bytes = decodeBase64(data);
-  if (canvas.width !== size) canvas.width = size;
-  if (canvas.height !== size) canvas.height = size;
-  const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(size, size);
-  const px = new Uint32Array(img.data.buffer);
+  const { ctx, img, px } = pixels(canvas, size);
   const conf = confidence ? decodeBase64(confidence) : null;
   const rgba = colors.map(([r, g, b]) => (LITTLE ? (b << 16) | (g << 8) | r : (r << 24) | (g << 16) | (b << 8)) >>> 0);
   for (let k = 0; k < size * size; k++) {
