@@ -340,7 +340,6 @@ class Client:
                 await run(s.reset, msg.new_seed)
         return None
 
-
     async def edit(self, fn, *args) -> None:
         """A one-number edit (a slider): made right here when the session's lock is free
         (it takes microseconds, and the slider's answer skips a trip through the worker
