@@ -13,12 +13,13 @@ features, so every one of the 7 + 48 + 1 nodes has its heatmap in every frame:
    the event to the end of the apply. Target p95 <= 16 ms. Also reported: the time to
    the start of the animation frame that paints it.
 
-Run: `.venv/bin/python bench/bench_browser.py`; writes bench/results/browser.md (its
-"Reading" section, written by hand, is kept).
+Run: `.venv/bin/python bench/bench_browser.py [--size 1920x1080] [--out FILE]`; writes
+bench/results/browser.md (its "Reading" section, written by hand, is kept).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
@@ -121,13 +122,18 @@ SLIDER = """async (n) => {
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", default="1920x1080", help="the page's viewport, WxH")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the results")
+    args = parser.parse_args()
+    width, height = (int(v) for v in args.size.split("x"))
     port = free_port()
     proc = start_server(port)
     base = f"http://127.0.0.1:{port}"
     try:
         with sync_playwright() as p, httpx.Client(base_url=base, timeout=60) as api:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            page = browser.new_page(viewport={"width": width, "height": height})
             page.goto(base + "/")
             page.wait_for_selector("#network-view .nv-node")
             sid = page.eval_on_selector("body", "b => b.dataset.sessionId")
@@ -163,7 +169,7 @@ def main() -> None:
         "# Browser benchmark: the network view (bench/bench_browser.py)",
         "",
         f"Network {LAYERS} on spiral with all seven features: {nodes} heatmaps of 20x20",
-        "in every frame, 384 edges; the page at 1920x1080.",
+        f"in every frame, 384 edges; the page at {width}x{height}.",
         "",
         "- **apply one frame**: real frames recorded from the live stream while training,",
         "  replayed through the page's frame handler, then style and layout forced;",
@@ -195,10 +201,11 @@ def main() -> None:
     ]
     text = "\n".join(lines)
     print(text)
-    notes = RESULTS.read_text().split(NOTES, 1)[1] if RESULTS.exists() and \
-        NOTES in RESULTS.read_text() else "\n"
-    RESULTS.write_text(text + NOTES + notes)
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    out = args.out
+    old = out.read_text() if out.exists() else ""
+    notes = old.split(NOTES, 1)[1] if NOTES in old else "\n"
+    out.write_text(text + NOTES + notes)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
