@@ -9,7 +9,7 @@ import app.main as main
 from app.config import Settings
 from app.main import create_app
 from app.templating import static_url
-from tests.app.test_sessions import HAND_DATA, HAND_MODEL, hand_output
+from tests.app.test_sessions import HAND_DATA, HAND_MODEL, hand_output, hand_session
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +21,8 @@ def client():
 
 @pytest.fixture
 def sid(client):
-    r = client.post("/api/sessions", json={"model": HAND_MODEL, "dataset": HAND_DATA})
-    assert r.status_code == 201, r.text
-    session_id = r.json()["id"]
-    yield session_id
-    client.delete(f"/api/sessions/{session_id}")
+    with hand_session(client) as session_id:
+        yield session_id
 
 
 def snapshot(client, sid):

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.app.test_sessions import HAND_DATA, HAND_MODEL, hand_output
+from tests.app.test_sessions import HAND_DATA, HAND_MODEL, hand_output, hand_session
 
 pytestmark = pytest.mark.timeout(180)
 MAX_MESSAGES = 5000
@@ -21,11 +21,8 @@ def http(live_server):
 
 @pytest.fixture
 def sid(http):
-    r = http.post("/api/sessions", json={"model": HAND_MODEL, "dataset": HAND_DATA})
-    assert r.status_code == 201, r.text
-    session_id = r.json()["id"]
-    yield session_id
-    http.delete(f"/api/sessions/{session_id}")
+    with hand_session(http) as session_id:
+        yield session_id
 
 
 def stream(live_server, sid):

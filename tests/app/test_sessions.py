@@ -1,6 +1,7 @@
 """Session and SessionStore, without the web layer: every change validates first and
 leaves the session exactly as it was when refused; listeners hear every change."""
 
+import contextlib
 import json
 import math
 
@@ -20,6 +21,19 @@ HAND_MODEL = {
 }
 HAND_DATA = {"name": "csv", "points": [[1.0, 2.0, 0.5], [-1.0, 0.0, 1.5], [2.0, 1.0, -0.5],
                                        [0.0, -2.0, 1.25], [3.0, 3.0, 0.75], [1.5, -1.0, 0.0]]}
+
+
+@contextlib.contextmanager
+def hand_session(client):
+    """The id of a new session of HAND_MODEL on HAND_DATA, made through `client` (in-process
+    TestClient or httpx against a live server) and deleted afterwards."""
+    r = client.post("/api/sessions", json={"model": HAND_MODEL, "dataset": HAND_DATA})
+    assert r.status_code == 201, r.text
+    session_id = r.json()["id"]
+    try:
+        yield session_id
+    finally:
+        client.delete(f"/api/sessions/{session_id}")
 
 
 def hand_output(weights, biases, x):

@@ -10,7 +10,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from app.config import Settings
 from app.main import create_app
-from tests.app.test_sessions import HAND_DATA, HAND_MODEL, hand_output
+from tests.app.test_sessions import HAND_DATA, HAND_MODEL, hand_output, hand_session
 
 pytestmark = pytest.mark.timeout(120)
 MAX_MESSAGES = 2000  # reading loops are bounded: a missing message fails, never hangs long
@@ -24,10 +24,8 @@ def client():
 
 @pytest.fixture
 def sid(client):
-    r = client.post("/api/sessions", json={"model": HAND_MODEL, "dataset": HAND_DATA})
-    session_id = r.json()["id"]
-    yield session_id
-    client.delete(f"/api/sessions/{session_id}")
+    with hand_session(client) as session_id:
+        yield session_id
 
 
 def state(client, sid):
