@@ -100,30 +100,28 @@ def machine() -> dict:
 
 # --- timing ---------------------------------------------------------------------
 
-def measure(fn, repeats: int, number: int) -> dict:
-    """Seconds per call: p50 and p95 over `repeats` timings of `number` calls."""
+def _per_call(fn, repeats: int, number: int, clock) -> np.ndarray:
+    """`repeats` timings of `number` calls of `fn` by `clock`, in seconds per call."""
     fn()  # warm-up (and compile)
     per_call = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(number):
             fn()
-        per_call.append((time.perf_counter() - t0) / number)
-    a = np.array(per_call)
+        per_call.append((clock() - t0) / number)
+    return np.array(per_call)
+
+
+def measure(fn, repeats: int, number: int) -> dict:
+    """Seconds per call: p50 and p95 over `repeats` timings of `number` calls."""
+    a = _per_call(fn, repeats, number, time.perf_counter)
     return {"p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)),
             "min": float(a.min()), "repeats": repeats, "number": number}
 
 
 def cpu_time(fn, repeats: int, number: int) -> float:
     """Median CPU seconds (this process) per call: not inflated by waiting for a core."""
-    fn()
-    per_call = []
-    for _ in range(repeats):
-        t0 = time.process_time()
-        for _ in range(number):
-            fn()
-        per_call.append((time.process_time() - t0) / number)
-    return float(np.median(per_call))
+    return float(np.median(_per_call(fn, repeats, number, time.process_time)))
 
 
 def _us(s: float) -> str:
