@@ -3,6 +3,7 @@
 import base64
 import json
 import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -96,21 +97,26 @@ def test_set_weight_waits_for_a_busy_session(client, sid):
             release.wait(10)
 
     worker = threading.Thread(target=busy)
-    worker.start()
-    held.wait(10)
-    try:
-        with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
-            ws.receive_json()
+    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+        ws.receive_json()  # the snapshot is built under the session's lock: take it first
+        worker.start()
+        try:
+            assert held.wait(10)
             ws.send_json({"type": "ping", "id": "p"})
             assert answer(ws, "p")["type"] == "pong"  # the loop still answers meanwhile
             ws.send_json({"type": "set_weight", "id": "w", "layer": 0, "from": 0, "to": 0,
                           "value": 0.25})
+            time.sleep(0.3)  # ample time for an edit that ignored the lock to land
             assert session.network.weights[0][0, 0] != 0.25  # not made under the holder
+            # the event loop is not stuck waiting for the lock: it answers while the
+            # holder still holds (an edit blocking the loop would answer only after)
+            assert client.get("/healthz").status_code == 200
+            assert worker.is_alive()
             release.set()
             frame = frame_at(ws, answer(ws, "w")["version"])
-    finally:
-        release.set()
-        worker.join(10)
+        finally:
+            release.set()
+            worker.join(10)
     assert frame["weights"][0][0][0] == 0.25
 
 
