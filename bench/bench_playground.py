@@ -131,9 +131,10 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the results")
     args = parser.parse_args()
     rows, about = run(free_port(), args.seconds)
-    write(rows, about, args.seconds)
+    write(rows, about, args.seconds, args.out)
 
 
 def run(port: int, seconds: float) -> tuple[dict, str]:
@@ -156,7 +157,7 @@ def run(port: int, seconds: float) -> tuple[dict, str]:
     return rows, about
 
 
-def write(rows: dict, about: str, seconds: float) -> None:
+def write(rows: dict, about: str, seconds: float, out: Path = RESULTS) -> None:
     lines = [
         "# Playground benchmark (browser)", "",
         f"Machine: {about}.", "",
@@ -185,12 +186,12 @@ def write(rows: dict, about: str, seconds: float) -> None:
                   "| script / activity | share of sampled time |", "|---|---|"]
         lines += [f"| {k} | {v * 100:.0f}% |" for k, v in shares.items()]
         lines.append("")
-    RESULTS.parent.mkdir(exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     # The hand-written reading below its heading in the results file is kept across runs.
-    old = RESULTS.read_text() if RESULTS.exists() else ""
+    old = out.read_text() if out.exists() else ""
     notes = NOTES + old.split(NOTES, 1)[1] if NOTES in old else ""
-    RESULTS.write_text("\n".join(lines) + "\n" + notes)
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    out.write_text("\n".join(lines) + "\n" + notes)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

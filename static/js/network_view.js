@@ -16,6 +16,7 @@ const LEFT = 70;         // room for the feature names
 const HEAT_INSET = 1.25; // a map sits this far inside its neuron's box (the box's stroke shows)
 const VALUE_W = 64;      // width of a value label's column
 const VALUE_MS = 100;    // neuron values are rewritten at most this often while training plays
+const EDGE_MS = 30;      // edges and bias markers are restyled at most this often while it plays
 
 function el(name, attrs = {}, parent = null) {
   const e = document.createElementNS(SVG, name);
@@ -98,6 +99,9 @@ export class NetworkView {
     const { pos, width, height } = this.geo;
     const svg = this.svg;
     this.cancelValues();
+    clearTimeout(this.weightsTimer);
+    this.weightsTimer = null;
+    this.weightsAt = 0;  // the new drawing's edges are styled by its first frame
     this.lastHeat = null;  // maps of the previous drawing's nodes: the next frame brings new ones
     svg.replaceChildren();
     svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
@@ -268,10 +272,36 @@ export class NetworkView {
   applyFrame(frame) {
     this.frame = frame;
     if (!this.sizes) return;
-    this.paintWeights(frame.weights, frame.biases, frame.playing);
+    this.weightsSoon(frame);
     const smp = frame.sample;
     if (smp && smp.a) this.showValues(smp.a, frame.playing);
     if (frame.heatmaps) this.paintHeatmaps(frame.heatmaps);
+  }
+
+  /**
+   * Edges and bias markers follow the frame's weights: at once when paused, at most every
+   * EDGE_MS while training plays (about every other frame at 60 Hz). A restyled edge makes
+   * the browser repaint and rasterize the whole drawing again; bench/results/playground.md
+   * has the measurements. The newest weights always show within EDGE_MS.
+   */
+  weightsSoon(frame) {
+    const now = performance.now();
+    const since = now - (this.weightsAt || 0);
+    if (frame.playing && since < EDGE_MS) {
+      if (!this.weightsTimer) {
+        this.weightsTimer = setTimeout(() => {
+          this.weightsTimer = null;
+          const f = this.frame;
+          this.weightsAt = performance.now();
+          if (f) this.paintWeights(f.weights, f.biases, f.playing);
+        }, EDGE_MS - since);
+      }
+      return;
+    }
+    clearTimeout(this.weightsTimer);
+    this.weightsTimer = null;
+    this.weightsAt = now;
+    this.paintWeights(frame.weights, frame.biases, frame.playing);
   }
 
   /** Forget values waiting to be shown (the step animation or a new drawing takes over). */

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.browser.conftest import open_page, shot
+from tests.browser.conftest import open_page, shot, wait_model_shown
 from tests.browser.test_playground_data import open_playground
 
 ACCURACY = "parseFloat(document.querySelector('[data-metric=\"accuracy\"]').textContent)"
@@ -40,6 +42,38 @@ def test_play_trains_to_a_good_test_accuracy(page, server, api, dataset):
     assert page.get_attribute(".pg-line--train", "points").count(",") > 1
     assert page.get_attribute(".pg-line--test", "points").count(",") > 1
     shot(page, f"playground-trained-{dataset}")
+
+
+EDGES = """() => [...document.querySelectorAll('path.nv-edge')].map((e) => [
+  +e.dataset.layer, +e.dataset.from, +e.dataset.to, e.getAttribute('stroke-width'),
+  e.classList.contains('pos') ? 1 : e.classList.contains('neg') ? -1 : 0,
+  getComputedStyle(e).shapeRendering])"""
+
+
+def test_edges_follow_training_and_settle_on_the_paused_weights(page, server, api):
+    sid = open_playground(page, server, "data=xor&lr=0.3")
+    before = page.evaluate(EDGES)
+    assert {e[5] for e in before} == {"auto"}  # drawn smooth while paused
+    page.click('[data-action="play"]')
+    # While training plays the edges are restyled (every other frame at most) and drawn
+    # without anti-aliasing; they follow the weights as they move.
+    page.wait_for_function(f"(old) => JSON.stringify(({EDGES})().map((e) => e.slice(0, 5)))"
+                           " !== old", arg=json.dumps([e[:5] for e in before], separators=(",", ":")))
+    assert {e[5] for e in page.evaluate(EDGES)} == {"optimizespeed"}
+    page.click('[data-action="pause"]')
+    for _ in range(200):
+        if not api.get(f"/api/sessions/{sid}").json()["training"]["playing"]:
+            break
+        page.wait_for_timeout(50)
+    doc = api.get(f"/api/sessions/{sid}/model").json()
+    wait_model_shown(page, doc)
+    # Paused, every edge shows its final weight: sign as colour, magnitude as width
+    # (0.6 + 1.4 |w|, capped at |w| = 4, to a tenth), and is drawn smooth again.
+    for layer, src, dst, width, sign, rendering in page.evaluate(EDGES):
+        w = doc["weights"][layer][src][dst]
+        assert float(width) == pytest.approx(round((0.6 + 1.4 * min(abs(w), 4)) * 10) / 10)
+        assert sign == (1 if w >= 0 else -1)
+        assert rendering == "auto"
 
 
 def test_learning_rate_changes_while_training(page, server, api):
