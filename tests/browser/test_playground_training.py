@@ -57,8 +57,9 @@ def test_edges_follow_training_and_settle_on_the_paused_weights(page, server, ap
     page.click('[data-action="play"]')
     # While training plays the edges are restyled (every other frame at most) and drawn
     # without anti-aliasing; they follow the weights as they move.
+    old = json.dumps([e[:5] for e in before], separators=(",", ":"))  # as JSON.stringify
     page.wait_for_function(f"(old) => JSON.stringify(({EDGES})().map((e) => e.slice(0, 5)))"
-                           " !== old", arg=json.dumps([e[:5] for e in before], separators=(",", ":")))
+                           " !== old", arg=old)
     assert {e[5] for e in page.evaluate(EDGES)} == {"optimizespeed"}
     page.click('[data-action="pause"]')
     for _ in range(200):
