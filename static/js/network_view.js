@@ -286,7 +286,7 @@ export class NetworkView {
    */
   weightsSoon(frame) {
     const now = performance.now();
-    const since = now - (this.weightsAt || 0);
+    const since = now - this.weightsAt;  // build() starts it at 0
     if (frame.playing && since < EDGE_MS) {
       if (!this.weightsTimer) {
         this.weightsTimer = setTimeout(() => {

@@ -16,6 +16,17 @@ def metric(page, name: str) -> float:
     return float(page.text_content(f'[data-metric="{name}"]'))
 
 
+def wait_paused(page, api, sid: str) -> dict:
+    """The session once the server has it paused: the button turns at the click, the pause
+    itself travels over the socket and reaches the server a moment later."""
+    for _ in range(200):
+        s = api.get(f"/api/sessions/{sid}").json()
+        if not s["training"]["playing"]:
+            return s
+        page.wait_for_timeout(50)
+    raise AssertionError(f"session {sid} still plays 10 s after the pause")
+
+
 @pytest.mark.parametrize("dataset", ["circle", "xor"])
 def test_play_trains_to_a_good_test_accuracy(page, server, api, dataset):
     sid = open_playground(page, server, f"data={dataset}")
@@ -29,14 +40,7 @@ def test_play_trains_to_a_good_test_accuracy(page, server, api, dataset):
         assert 0 <= metric(page, name) <= 1.5
     epoch = int(page.text_content('[data-metric="epoch"]'))
     assert epoch > 0
-    # The button turns at the click; the pause itself travels over the socket and reaches
-    # the server a moment later.
-    for _ in range(200):
-        s = api.get(f"/api/sessions/{sid}").json()
-        if not s["training"]["playing"]:
-            break
-        page.wait_for_timeout(50)
-    assert s["training"]["playing"] is False
+    s = wait_paused(page, api, sid)
     assert s["training"]["epoch"] >= epoch
     # The loss chart has drawn both curves.
     assert page.get_attribute(".pg-line--train", "points").count(",") > 1
@@ -62,10 +66,7 @@ def test_edges_follow_training_and_settle_on_the_paused_weights(page, server, ap
                            " !== old", arg=old)
     assert {e[5] for e in page.evaluate(EDGES)} == {"optimizespeed"}
     page.click('[data-action="pause"]')
-    for _ in range(200):
-        if not api.get(f"/api/sessions/{sid}").json()["training"]["playing"]:
-            break
-        page.wait_for_timeout(50)
+    wait_paused(page, api, sid)
     doc = api.get(f"/api/sessions/{sid}/model").json()
     wait_model_shown(page, doc)
     # Paused, every edge shows its final weight: sign as colour, magnitude as width
