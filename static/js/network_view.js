@@ -18,6 +18,41 @@ const VALUE_W = 64;      // width of a value label's column
 const VALUE_MS = 100;    // neuron values are rewritten at most this often while training plays
 const EDGE_MS = 30;      // edges and bias markers are restyled at most this often while it plays
 
+/**
+ * `run(arg, limited)` calls `fn(arg)` at once, or, when `limited` (training plays), at most
+ * every `ms`: a call that comes sooner is kept, and the newest kept arg is run when the
+ * interval ends.
+ */
+class Throttle {
+  constructor(ms, fn) {
+    this.ms = ms;
+    this.fn = fn;
+    this.at = -Infinity;
+    this.timer = null;
+    this.pending = null;
+  }
+
+  run(arg, limited) {
+    const wait = this.ms - (performance.now() - this.at);
+    if (limited && wait > 0) {
+      this.pending = arg;
+      if (!this.timer) this.timer = setTimeout(() => this.run(this.pending, false), wait);
+      return;
+    }
+    this.cancel();
+    this.at = performance.now();
+    this.fn(arg);
+  }
+
+  /** Forget a kept call; `restart` also lets the next call run at once. */
+  cancel(restart = false) {
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.pending = null;
+    if (restart) this.at = -Infinity;
+  }
+}
+
 function el(name, attrs = {}, parent = null) {
   const e = document.createElementNS(SVG, name);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
@@ -68,6 +103,13 @@ export class NetworkView {
     this.selection = null;
     this.heatIndex = new Map();
     this.heatKey = "";
+    // While training plays, neuron values are rewritten at most every VALUE_MS (numbers
+    // changing 60 times a second cannot be read, and each rewrite costs layout and paint),
+    // and edges and bias markers restyled at most every EDGE_MS (a restyled edge makes the
+    // browser repaint and rasterize the whole drawing again; bench/results/playground.md
+    // has the measurements). Paused, both show at once.
+    this.valueLimit = new Throttle(VALUE_MS, (a) => this.writeValues(a));
+    this.weightLimit = new Throttle(EDGE_MS, (f) => this.paintWeights(f.weights, f.biases, f.playing));
     svg.addEventListener("click", (ev) => this.handleClick(ev));
     svg.addEventListener("keydown", (ev) => {
       if ((ev.key === "Enter" || ev.key === " ") && ev.target.closest("[data-pick]")) {
@@ -99,9 +141,7 @@ export class NetworkView {
     const { pos, width, height } = this.geo;
     const svg = this.svg;
     this.cancelValues();
-    clearTimeout(this.weightsTimer);
-    this.weightsTimer = null;
-    this.weightsAt = 0;  // the new drawing's edges are styled by its first frame
+    this.weightLimit.cancel(true);  // the new drawing's edges are styled by its first frame
     this.lastHeat = null;  // maps of the previous drawing's nodes: the next frame brings new ones
     svg.replaceChildren();
     svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
@@ -272,64 +312,19 @@ export class NetworkView {
   applyFrame(frame) {
     this.frame = frame;
     if (!this.sizes) return;
-    this.weightsSoon(frame);
+    this.weightLimit.run(frame, frame.playing);
     const smp = frame.sample;
-    if (smp && smp.a) this.showValues(smp.a, frame.playing);
+    if (smp && smp.a) this.valueLimit.run(smp.a, frame.playing);
     if (frame.heatmaps) this.paintHeatmaps(frame.heatmaps);
-  }
-
-  /**
-   * Edges and bias markers follow the frame's weights: at once when paused, at most every
-   * EDGE_MS while training plays (about every other frame at 60 Hz). A restyled edge makes
-   * the browser repaint and rasterize the whole drawing again; bench/results/playground.md
-   * has the measurements. The newest weights always show within EDGE_MS.
-   */
-  weightsSoon(frame) {
-    const now = performance.now();
-    const since = now - this.weightsAt;  // build() starts it at 0
-    if (frame.playing && since < EDGE_MS) {
-      if (!this.weightsTimer) {
-        this.weightsTimer = setTimeout(() => {
-          this.weightsTimer = null;
-          const f = this.frame;
-          this.weightsAt = performance.now();
-          if (f) this.paintWeights(f.weights, f.biases, f.playing);
-        }, EDGE_MS - since);
-      }
-      return;
-    }
-    clearTimeout(this.weightsTimer);
-    this.weightsTimer = null;
-    this.weightsAt = now;
-    this.paintWeights(frame.weights, frame.biases, frame.playing);
   }
 
   /** Forget values waiting to be shown (the step animation or a new drawing takes over). */
   cancelValues() {
-    clearTimeout(this.valueTimer);
-    this.valueTimer = null;
-    this.pendingValues = null;
+    this.valueLimit.cancel();
   }
 
-  /**
-   * The neurons' values for the selected sample. While training plays they are rewritten
-   * at most every VALUE_MS (numbers changing 60 times a second cannot be read, and each
-   * rewrite costs layout and paint); the newest values always show within VALUE_MS.
-   */
-  showValues(a, playing) {
-    this.pendingValues = a;
-    const now = performance.now();
-    if (playing && now - (this.valuesAt || 0) < VALUE_MS) {
-      if (!this.valueTimer) {
-        this.valueTimer = setTimeout(() => {
-          this.valueTimer = null;
-          if (this.pendingValues) this.showValues(this.pendingValues, false);
-        }, VALUE_MS - (now - this.valuesAt));
-      }
-      return;
-    }
-    this.cancelValues();
-    this.valuesAt = now;
+  /** The neurons' values for the selected sample: `a[l][j]`, activation of neuron j in layer l. */
+  writeValues(a) {
     for (let l = 0; l < this.values.length; l++) {
       const row = a[l] || [];
       const vals = this.values[l];
