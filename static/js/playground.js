@@ -69,22 +69,32 @@ export function initPlayground({ connection, root = document.body, sessionId, he
   };
 
   function showSpeed() {
-    // Frames and epochs per second as this page receives them (a display rate, not an engine number).
+    // Frames and epochs per second as this page receives them while training plays (a
+    // display rate, not an engine number), over windows of a second.
     const f = state.frame, r = state.rate, now = performance.now();
-    if (!f) return;
+    if (!f || !f.playing) return;
     r.frames++;
     if (!r.t) Object.assign(r, { t: now, epoch: f.epoch, frames: 0 });
     if (now - r.t >= 1000) {
       const s = (now - r.t) / 1000;
-      const eps = Math.max(0, f.epoch - r.epoch) / s, fps = r.frames / s;
-      for (const el of root.querySelectorAll('[data-metric="epochs_per_second"]')) el.textContent = eps.toFixed(1);
-      for (const el of root.querySelectorAll('[data-metric="frames_per_second"]')) el.textContent = fps.toFixed(1);
+      writeSpeed(Math.max(0, f.epoch - r.epoch) / s, r.frames / s);
       Object.assign(r, { t: now, epoch: f.epoch, frames: 0 });
     }
   }
 
+  function writeSpeed(eps, fps) {
+    for (const el of root.querySelectorAll('[data-metric="epochs_per_second"]')) el.textContent = eps.toFixed(1);
+    for (const el of root.querySelectorAll('[data-metric="frames_per_second"]')) el.textContent = fps.toFixed(1);
+  }
+
   function setPlaying(playing) {
-    host.dataset.playing = playing ? "true" : "false";
+    const value = playing ? "true" : "false";
+    if (host.dataset.playing === value) return;
+    host.dataset.playing = value;
+    // Each run is measured from its start; paused, nothing trains and the speed reads 0
+    // (not the last run's figure).
+    state.rate = { t: 0, epoch: 0, frames: 0 };
+    if (!playing) writeSpeed(0, 0);
   }
 
   function showStatus() {

@@ -78,6 +78,37 @@ def test_edges_follow_training_and_settle_on_the_paused_weights(page, server, ap
         assert rendering == "auto"
 
 
+SPEED = """() => {
+  const count = window.__frames || (window.__frames = { n: 0 });
+  if (!count.on) count.on = window.nnplay.connection.on("frame", (f) => { if (f.playing) count.n++; });
+  return { t: performance.now(), frames: count.n,
+           epoch: +document.querySelector('[data-metric="epoch"]').textContent };
+}"""
+
+
+def test_speed_readout_follows_training_and_reads_zero_when_paused(page, server, api):
+    sid = open_playground(page, server, "data=circle")
+    page.evaluate(SPEED)  # start counting the frames that arrive
+    page.click('[data-action="play"]')
+    page.wait_for_function(
+        "() => parseFloat(document.querySelector('[data-metric=\"epochs_per_second\"]')"
+        ".textContent) > 0")
+    # The test's own measure over 3 s: the epoch figure's growth and the frames that came.
+    a = page.evaluate(SPEED)
+    page.wait_for_timeout(3000)
+    b = page.evaluate(SPEED)
+    shown_eps, shown_fps = metric(page, "epochs_per_second"), metric(page, "frames_per_second")
+    seconds = (b["t"] - a["t"]) / 1000
+    eps, fps = (b["epoch"] - a["epoch"]) / seconds, (b["frames"] - a["frames"]) / seconds
+    # The readout covers the last second, the test three: the same rate, give or take.
+    assert eps / 2 <= shown_eps <= eps * 2, (shown_eps, eps)
+    assert fps / 2 <= shown_fps <= fps * 2, (shown_fps, fps)
+    page.click('[data-action="pause"]')
+    wait_paused(page, api, sid)
+    page.wait_for_timeout(1200)  # past a whole window: nothing left over from the run
+    assert (metric(page, "epochs_per_second"), metric(page, "frames_per_second")) == (0, 0)
+
+
 def test_learning_rate_changes_while_training(page, server, api):
     sid = open_playground(page, server, "opt=sgd&lr=0.03")
     page.click('[data-action="play"]')
