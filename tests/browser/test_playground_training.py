@@ -80,7 +80,9 @@ def test_edges_follow_training_and_settle_on_the_paused_weights(page, server, ap
 
 SPEED = """() => {
   const count = window.__frames || (window.__frames = { n: 0 });
-  if (!count.on) count.on = window.nnplay.connection.on("frame", (f) => { if (f.playing) count.n++; });
+  if (!count.on) {
+    count.on = window.nnplay.connection.on("frame", (f) => { if (f.playing) count.n++; });
+  }
   return { t: performance.now(), frames: count.n,
            epoch: +document.querySelector('[data-metric="epoch"]').textContent };
 }"""
