@@ -12,6 +12,9 @@ features, so every one of the 7 + 48 + 1 nodes has its heatmap in every frame:
    applies a frame as it arrives) with style and layout forced, timed in the page from
    the event to the end of the apply. Target p95 <= 16 ms. Also reported: the time to
    the start of the animation frame that paints it.
+3. the floor of (2): the same inputs with the page's own frame handlers taken out and
+   one number written per frame instead: the socket, the server and the browser's own
+   pipeline, with no page work. A page can not answer faster than this on the machine.
 
 Run: `.venv/bin/python bench/bench_browser.py [--size 1920x1080] [--out FILE]`; writes
 bench/results/browser.md (its "Reading" section, written by hand, is kept).
@@ -121,6 +124,15 @@ SLIDER = """async (n) => {
 }"""
 
 
+# The floor: the page's own frame handlers out, one number written per frame instead.
+STRIP = """() => {
+  const conn = window.nnplay.connection;
+  conn.handlers.get("frame").clear();
+  const readout = document.querySelector('[data-readout="prediction"]');
+  conn.on("frame", (f) => { readout.textContent = String(f.seq); });
+}"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", default="1920x1080", help="the page's viewport, WxH")
@@ -159,6 +171,10 @@ def main() -> None:
                 "click")
             page.evaluate(SLIDER, 10)  # warm-up
             slider_ms, painted_ms, client_ms = page.evaluate(SLIDER, INPUTS)
+            # 3. the same with no page work: the floor (the page is of no use after this)
+            page.evaluate(STRIP)
+            page.evaluate(SLIDER, 10)  # warm-up
+            floor_ms = page.evaluate(SLIDER, INPUTS)[0]
             version = browser.version
             browser.close()
     finally:
@@ -181,6 +197,8 @@ def main() -> None:
         "  to the start of the next animation frame, the one that paints it (it adds the",
         "  wait for the display's next 60 Hz tick, 0 to 16.7 ms); the last row is the",
         "  part spent in the page's own code (the input handler, applying the frame).",
+        "- **the floor**: the same round trip with the page's frame handlers taken out and",
+        "  one number written per frame instead (socket, server, browser; no page work).",
         "",
         "## Machine",
         "",
@@ -197,6 +215,7 @@ def main() -> None:
         summary("slider input -> redrawn output (round trip)", slider_ms, "p95 <= 16 ms"),
         summary("  ... to the animation frame that paints it", painted_ms, ""),
         summary("  of which in the page's code", client_ms, ""),
+        summary("slider round trip, no page work (the floor)", floor_ms, ""),
         "",
     ]
     text = "\n".join(lines)
