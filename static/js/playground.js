@@ -69,11 +69,10 @@ export function initPlayground({ connection, root = document.body, sessionId, he
   };
 
   function showSpeed() {
-    // Frames and epochs per second as this page receives them while training plays (a
-    // display rate, not an engine number), over windows of a second.
+    // Frames and epochs per second as this page receives them while training plays (what
+    // reaches the page, not an engine number), over windows of a second.
     const f = state.frame, r = state.rate, now = performance.now();
     if (!f || !f.playing) return;
-    r.frames++;
     if (!r.t) Object.assign(r, { t: now, epoch: f.epoch, frames: 0 });
     if (now - r.t >= 1000) {
       const s = (now - r.t) / 1000;
@@ -137,6 +136,7 @@ export function initPlayground({ connection, root = document.body, sessionId, he
 
   function onFrame(msg) {
     state.frame = msg;
+    if (msg.playing) state.rate.frames++;  // received, whether or not a paint shows it
     state.chart.append(msg.history);
     if (typeof msg.playing === "boolean") setPlaying(msg.playing);
     // Paused, a frame answers the user's own change: drawn at once (see main.js).
