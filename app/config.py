@@ -26,7 +26,9 @@ class Settings:
     boundary_size: int = 60  # the decision-boundary picture, pixels a side (3 x heatmap_size:
     # one pass over the plane gives both pictures)
     frame_history_max: int = 5000  # loss-history points kept per session
-    train_chunk_seconds: float = 0.012  # training work done in one go before a frame can go out
+    # Training work done in one go before a frame can go out: with the frame, about 67
+    # turns a second for the 6x8 network, a little more than a 60 Hz display shows.
+    train_chunk_seconds: float = 0.010
     train_threads: int = 1  # threads running training chunks (the compiled kernel frees the GIL)
     worker_threads: int = 2  # threads building frames and applying messages
 

@@ -12,7 +12,8 @@ How the pieces talk:
   slow client therefore gets fewer, newer frames, never a backlog.
 - A playing session has one trainer task: it runs `Session.train_chunk` (about
   ``train_chunk_seconds`` of fast-path training) in a worker thread, over and over, until
-  the session pauses, diverges or goes away. The loop itself never trains.
+  the session pauses, diverges or goes away; alone, it waits for each turn's frame to go
+  out first (`Live._frames_out`). The loop itself never trains.
 - The receiver validates each client message (app.schemas), applies it in a worker
   thread and answers: ``ack``, ``trace``, ``pong`` or ``error``, with ``reply_to``.
 """
@@ -42,6 +43,7 @@ log = logging.getLogger("nnplay.live")
 CLOSE_GONE = 4404  # the session does not exist (any more)
 TURNS_PER_SECOND = 30  # training turns each playing session gets, at the least, when many play
 MIN_TURN_SECONDS = 0.0002  # a turn always trains at least one batch, however short
+FRAME_WAIT_SECONDS = 0.05  # how long a turn's frame may hold the next turn back, at most
 
 
 class Live:
@@ -141,6 +143,7 @@ class Live:
                 share = s.train_threads / (max(1, len(self.trainers)) * TURNS_PER_SECOND)
                 budget = max(MIN_TURN_SECONDS, min(s.train_chunk_seconds, share))
                 await loop.run_in_executor(self.train_pool, session.train_chunk, budget)
+                await self._frames_out(session)
         except asyncio.CancelledError:
             raise
         except Exception:  # never let one session's trainer take the server down
@@ -149,6 +152,23 @@ class Live:
         finally:
             if self.trainers.get(session.id) is asyncio.current_task():
                 del self.trainers[session.id]
+
+    async def _frames_out(self, session: Session) -> None:
+        """Wait (briefly) until this turn's frame has gone to every client of `session`.
+
+        The session's lock is not fair: the next turn, asked for first, usually took it
+        before the thread building the frame did, so that frame waited a whole turn and
+        went out right before the next one. Frames came in pairs and gaps, and a 60 Hz
+        display showed the same one twice. (The turn's mark is already on the clients: it
+        was queued on the loop before the turn's end was.) With other sessions playing,
+        their turns come in between and nothing waits: waiting there cost every session
+        frames (bench_server: 50 sessions of 6x8 fell from 7.2 to 5.4 frames/s each)."""
+        if len(self.trainers) > 1:
+            return
+        waiting = [c.idle.wait() for c in self.clients.get(session.id, ()) if not c.idle.is_set()]
+        if waiting:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*waiting), FRAME_WAIT_SECONDS)
 
     # ---- one connection ------------------------------------------------------------
 
@@ -197,6 +217,7 @@ class Client:
         self.ws = websocket
         self.viewer = Viewer()
         self.wake = asyncio.Event()
+        self.idle = asyncio.Event()  # set while nothing is marked, built or being sent
         self.send_lock = asyncio.Lock()
         self.want_snapshot = False
         self.want_frame = False
@@ -213,6 +234,7 @@ class Client:
             self.gone = True
         else:
             self.want_frame = True
+        self.idle.clear()
         self.wake.set()
 
     async def send(self, message: dict | str) -> None:
@@ -223,8 +245,16 @@ class Client:
     # ---- server to client ---------------------------------------------------------------
 
     async def send_forever(self) -> None:
+        try:
+            await self._send_forever()
+        finally:
+            self.idle.set()  # gone: never hold a trainer back
+
+    async def _send_forever(self) -> None:
         settings = self.live.settings
         while True:
+            if not self.wake.is_set():
+                self.idle.set()
             await self.wake.wait()
             self.wake.clear()
             if self.gone:

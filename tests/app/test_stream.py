@@ -175,6 +175,26 @@ def test_play_sends_frames_and_pause_stops(client, sid):
     assert state(client, sid)["training"]["epoch"] == epoch  # it stays paused
 
 
+def test_each_training_turn_sends_its_own_frame(client, sid):
+    """A turn's frame goes out before the next turn starts: each turn changes the session
+    once (its version), so consecutive frames are one version apart. (The session's lock
+    is not fair: before app.live waited, the next turn often took it first, and two turns
+    went out as one frame.)"""
+    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+        ws.receive_json()
+        ws.send_json({"type": "play", "id": "p"})
+        read_until(ws, lambda m: m["type"] == "frame" and m["playing"])
+        seen = []
+        for _ in range(100):
+            seen.append(read_until(ws, lambda m: m["type"] == "frame")[-1])
+        ws.send_json({"type": "pause", "id": "q"})
+        read_until(ws, lambda m: m["type"] == "status" and m["playing"] is False)
+    versions = [f["version"] for f in seen]
+    gaps = [b - a for a, b in zip(versions, versions[1:], strict=False)]
+    assert all(f["playing"] for f in seen)
+    assert gaps.count(1) >= len(gaps) - 2, gaps
+
+
 def test_history_is_sent_once(client, sid):
     with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
         snap = ws.receive_json()
