@@ -176,7 +176,8 @@ def write(rows: dict, about: str, seconds: float, out: Path = RESULTS) -> None:
     lines += ["", "Target (issue 5): >= 60 painted frames per second with >= 1 epoch per "
               "frame, for 6x8 on spiral.", "",
               "\"Painted\" counts renders of the output panel; it paints at most once per "
-              "browser animation frame, with the newest frame received. When painted ~= "
+              "browser animation frame, a frame received (the page's pacer, "
+              "static/js/pacer.js). When painted ~= "
               "animation frames/s < 60, the browser itself (style, layout, paint of the whole "
               "page, software-rendered) is what limits the rate, not the frames arriving or "
               "the panel's own work (its render p50 above).", ""]

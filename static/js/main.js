@@ -8,6 +8,7 @@ import { StepController, renderEquations } from "./animation.js";
 import { fmt, neuronName, forwardEquationFromFrame } from "./equations.js";
 import { paintHeatmap } from "./heatmap.js";
 import { setText } from "./dom.js";
+import { FramePacer } from "./pacer.js";
 
 const sessionId = document.body.dataset.sessionId;
 const connection = new Connection(sessionId);
@@ -127,7 +128,7 @@ function readout(frame) {
 }
 
 connection.on("snapshot", (msg) => {
-  pendingFrame = null;
+  pacer.clear();
   hideBigMap();  // the neurons are drawn anew
   state.model = msg.session.model;
   state.features = msg.session.dataset.features || [];
@@ -139,23 +140,22 @@ connection.on("snapshot", (msg) => {
   applyFrame(msg.frame);
 });
 
-// While training plays, frames can arrive faster than the page paints: keep only the
-// newest and apply it once per animation frame, so no work is spent on a frame that would
-// never be seen. While paused a frame answers the user's own change (a slider): it is
-// applied at once, ready for the next paint, instead of waiting for an animation frame.
-let pendingFrame = null;
+// While training plays, frames are drawn one per animation frame (static/js/pacer.js),
+// the network view and the playground's panels together; no work is spent on a frame that
+// would never be seen. While paused a frame answers the user's own change (a slider): it
+// is applied at once, ready for the next paint, instead of waiting for an animation frame.
+const pacer = new FramePacer((frame) => {
+  applyFrame(frame);
+  playground?.render(frame);
+});
 connection.on("frame", (frame) => {
   if (steps.frame(frame)) return;
-  if (!frame.playing && pendingFrame === null) {
-    applyFrame(frame);
+  if (frame.playing) {
+    pacer.push(frame);
     return;
   }
-  if (pendingFrame === null) requestAnimationFrame(() => {
-    const f = pendingFrame;
-    pendingFrame = null;
-    if (f) applyFrame(f);  // null: a snapshot came in between and superseded it
-  });
-  pendingFrame = frame;
+  pacer.clear();
+  applyFrame(frame);
 });
 
 connection.on("trace", (msg) => {

@@ -42,13 +42,15 @@ export function initPlayground({ connection, root = document.body, sessionId, he
     return q;
   };
 
-  function render() {
+  /** Draw the panels for `frame`: the newest, or while training plays the one main.js's
+   * pacer shows in this animation frame. */
+  function render(frame = state.frame) {
     state.pending = false;
     if (held()) return;
     const t0 = performance.now();
     const map = $("#pg-boundary-map"), points = $("#pg-boundary");
-    if (map && points) drawBoundary({ map, points }, state.frame && state.frame.boundary, state.data, options());
-    showMetrics(root, state.frame);
+    if (map && points) drawBoundary({ map, points }, frame && frame.boundary, state.data, options());
+    showMetrics(root, frame);
     // The chart is a whole SVG redrawn: ten times a second is plenty while training runs.
     const playing = host.dataset && host.dataset.playing === "true";
     if (!playing || t0 - state.chartAt >= CHART_MS) {
@@ -139,9 +141,9 @@ export function initPlayground({ connection, root = document.body, sessionId, he
     if (msg.playing) state.rate.frames++;  // received, whether or not a paint shows it
     state.chart.append(msg.history);
     if (typeof msg.playing === "boolean") setPlaying(msg.playing);
-    // Paused, a frame answers the user's own change: drawn at once (see main.js).
+    // Paused, a frame answers the user's own change: drawn at once. Playing, main.js's
+    // pacer calls `render` with the frame to show, in step with the network view.
     if (msg.playing === false) render();
-    else schedule();
   }
 
   connection.on("snapshot", onSnapshot);

@@ -111,6 +111,30 @@ def test_speed_readout_follows_training_and_reads_zero_when_paused(page, server,
     assert (metric(page, "epochs_per_second"), metric(page, "frames_per_second")) == (0, 0)
 
 
+PACER = """async () => {
+  const { FramePacer } = await import('/static/js/pacer.js');
+  const tick = () => new Promise((resolve) => requestAnimationFrame(resolve));
+  const shown = [], seen = [];
+  const pacer = new FramePacer((f) => shown.push(f));
+  pacer.push(1); pacer.push(2);  // two frames land in one tick
+  await tick(); seen.push([...shown]);  // the older is shown first
+  await tick(); seen.push([...shown]);  // the newer at the next tick
+  await tick(); seen.push([...shown]);  // nothing waiting: nothing shown
+  pacer.push(3); pacer.push(4); pacer.push(5);  // a third waiting drops the oldest
+  await tick(); await tick(); seen.push([...shown]);
+  pacer.push(6); pacer.clear();  // a paused frame or a snapshot supersedes waiting ones
+  await tick(); seen.push([...shown]);
+  return seen;
+}"""
+
+
+def test_frames_are_shown_one_per_animation_frame(page, server):
+    """While training plays, frames that land in the same display tick are shown one per
+    tick, older first, with at most one kept back (static/js/pacer.js)."""
+    open_playground(page, server)
+    assert page.evaluate(PACER) == [[1], [1, 2], [1, 2], [1, 2, 4, 5], [1, 2, 4, 5]]
+
+
 def test_learning_rate_changes_while_training(page, server, api):
     sid = open_playground(page, server, "opt=sgd&lr=0.03")
     page.click('[data-action="play"]')
