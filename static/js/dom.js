@@ -9,3 +9,9 @@ export function setText(el, text) {
     el.textContent = text;
   }
 }
+
+/** Set `el.dataset[key]` only when it differs (a rewrite, even to the same value, is a DOM
+ * mutation the browser has to process). */
+export function setData(el, key, value) {
+  if (el.dataset[key] !== value) el.dataset[key] = value;
+}

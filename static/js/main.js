@@ -7,7 +7,7 @@ import { NetworkView } from "./network_view.js";
 import { StepController, renderEquations } from "./animation.js";
 import { fmt, neuronName, forwardEquationFromFrame } from "./equations.js";
 import { paintHeatmap } from "./heatmap.js";
-import { setText } from "./dom.js";
+import { setData, setText } from "./dom.js";
 import { FramePacer } from "./pacer.js";
 
 const sessionId = document.body.dataset.sessionId;
@@ -104,8 +104,7 @@ function put(key, text, value) {
   const e = readouts.get(key);
   if (!e) return;
   setText(e, text);
-  const data = value === undefined ? "" : JSON.stringify(value);
-  if (e.dataset.value !== data) e.dataset.value = data;
+  setData(e, "value", value === undefined ? "" : JSON.stringify(value));
 }
 
 function vec(v) {
@@ -289,8 +288,7 @@ function refreshSliders(frame) {
     const g = gradientOf(frame, p);
     const h = wrap.querySelector('[data-role="gradient"]');
     setText(h, hint(g, frame.gradients && frame.gradients.source, p.kind === "weight" ? "w" : "b"));
-    const sign = g === null ? "" : String(Math.sign(g));
-    if (h.dataset.sign !== sign) h.dataset.sign = sign;
+    setData(h, "sign", g === null ? "" : String(Math.sign(g)));
   }
 }
 

@@ -5,7 +5,7 @@
 
 import { paintAtlas } from "./heatmap.js";
 import { fmt, neuronName } from "./equations.js";
-import { setText } from "./dom.js";
+import { setData, setText } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const XHTML = "http://www.w3.org/1999/xhtml";
@@ -400,10 +400,7 @@ export class NetworkView {
   }
 
   writeDataValues({ W, B }) {
-    const put = (e, v) => {
-      const s = String(v);
-      if (e.dataset.value !== s) e.dataset.value = s;
-    };
+    const put = (e, v) => setData(e, "value", String(v));
     for (let l = 0; l < this.edges.length; l++) {
       const rows = this.edges[l], Wl = W[l];
       if (!Wl || Wl.length !== rows.length) continue;
