@@ -1,6 +1,6 @@
 """Browser fixtures: Debian's Chromium driven by Playwright (sync API) against a real server.
 
-`page` fails its test on any console error or uncaught page error. `server` is the
+`page` fails its test on any console error or warning, or uncaught page error. `server` is the
 suite's `live_server`.
 """
 
@@ -46,13 +46,14 @@ def api(server):
 
 
 def open_page(browser, width=1280, height=800, color_scheme="light", scale=1):
-    """A new page that records console errors and uncaught errors in `page.errors`
+    """A new page that records console errors, warnings and uncaught errors in `page.errors`
     (`scale`: device pixels per CSS pixel)."""
     context = browser.new_context(viewport={"width": width, "height": height},
                                   color_scheme=color_scheme, device_scale_factor=scale)
     page = context.new_page()
     page.errors = []
-    page.on("console", lambda m: m.type == "error" and page.errors.append(f"console: {m.text}"))
+    page.on("console", lambda m: m.type in ("error", "warning")
+            and page.errors.append(f"console {m.type}: {m.text}"))
     page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
     return page
 
