@@ -17,8 +17,6 @@ class Settings:
     port: int = 8000
     max_sessions: int = 500
     session_idle_seconds: float = 1800.0  # a session nobody touched for this long is dropped
-    max_hidden_layers: int = 10
-    max_neurons_per_layer: int = 64
     max_points: int = 5000
     max_upload_bytes: int = 1_000_000  # any request body: CSV uploads, model documents
     max_message_bytes: int = 65_536  # one WebSocket message from a client
@@ -52,10 +50,14 @@ class Settings:
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
     def limits(self) -> dict:
-        """The limits a client may need to know (sent in every snapshot)."""
+        """The limits a client may need to know (sent in every snapshot); the network's
+        come from the settings table (app/ui_table.py), like every other setting's."""
+        from app.ui_table import BY_NAME
+
+        hidden = BY_NAME["hidden"]
         return {
-            "max_hidden_layers": self.max_hidden_layers,
-            "max_neurons_per_layer": self.max_neurons_per_layer,
+            "max_hidden_layers": hidden.most,
+            "max_neurons_per_layer": int(hidden.hi),
             "max_points": self.max_points,
             "max_upload_bytes": self.max_upload_bytes,
             "max_message_bytes": self.max_message_bytes,

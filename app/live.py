@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from app import jsonsafe
+from app import jsonsafe, ui_table
 from app.config import Settings
 from app.errors import AppError, SessionNotFound, error_detail, field_path
 from app.frames import Viewer, snapshot
@@ -247,6 +247,8 @@ class Client:
     async def send_forever(self) -> None:
         try:
             await self._send_forever()
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the client left between a change and its message
         finally:
             self.idle.set()  # gone: never hold a trainer back
 
@@ -279,21 +281,20 @@ class Client:
 
     async def receive_forever(self) -> None:
         limit = self.live.settings.max_message_bytes
-        while True:
-            try:
+        # A client leaving is normal, not an error: whether it goes while we wait for its
+        # next message or while we answer the last one, the connection just ends.
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            while True:
                 message = await self.ws.receive()
-            except (WebSocketDisconnect, RuntimeError):
-                return
-            if message["type"] == "websocket.disconnect":
-                return
-            text = message.get("text")
-            if text is None:
-                await self.error(None, "message", "expected a JSON text message, got binary")
-                continue
-            if len(text.encode()) > limit:
-                await self.error(None, "message", f"message over the limit of {limit} bytes")
-                continue
-            await self.handle(text)
+                if message["type"] == "websocket.disconnect":
+                    return
+                text = message.get("text")
+                if text is None:
+                    await self.error(None, "message", "expected a JSON text message, got binary")
+                elif len(text.encode()) > limit:
+                    await self.error(None, "message", f"message over the limit of {limit} bytes")
+                else:
+                    await self.handle(text)
 
     async def error(self, reply_to, field, message: str) -> None:
         body = {"type": "error", "field": field, "message": message}
@@ -361,9 +362,7 @@ class Client:
             case "set_bias":
                 await self.edit(s.set_bias, msg.layer, msg.neuron, msg.value)
             case "set":
-                await run(s.set_training, batch_size=msg.batch_size,
-                          learning_rate=msg.learning_rate, regularization=msg.regularization,
-                          regularization_rate=msg.regularization_rate)
+                await run(s.set_training, **{n: getattr(msg, n) for n in ui_table.LIVE})
             case "select_sample":
                 await run(s.select_sample, msg.split, msg.index)
             case "reset":

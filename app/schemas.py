@@ -10,8 +10,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    TypeAdapter,
+    create_model,
+)
 
+from app import ui_table
 from app.errors import BadInput
 
 Number = Annotated[float, Field(strict=True)]
@@ -60,6 +70,8 @@ class SessionPublic(BaseModel):
     dataset: dict[str, Any]
     training: TrainingPublic
     history: dict[str, Any]
+    undo: dict[str, Any] | None = Field(
+        None, description="what the last data change replaced (Undo puts it back), or null")
 
 
 class HealthPublic(BaseModel):
@@ -173,12 +185,17 @@ class SetBiasMessage(Message):
     value: Number
 
 
-class SetMessage(Message):
-    type: Literal["set"]
-    learning_rate: Number | None = None
-    regularization: Literal["none", "l1", "l2"] | None = None
-    regularization_rate: Number | None = None
-    batch_size: StrictInt | None = None
+def _live_field(name: str):
+    """A `set` message field for live setting `name`, typed from the settings table (the
+    session then checks the table's bounds, as for every other road in)."""
+    s = ui_table.BY_NAME[name]
+    kind = {"float": Number, "int": StrictInt}.get(s.kind) or Literal[s.choices]
+    return (kind | None, Field(None, description=s.label))
+
+
+# {"type": "set", <live setting>: value, ...}: one field per live setting of the table.
+SetMessage = create_model("SetMessage", __base__=Message, type=(Literal["set"], ...),
+                          **{name: _live_field(name) for name in ui_table.LIVE})
 
 
 class SelectSampleMessage(Message):

@@ -24,19 +24,21 @@ from collections.abc import Callable
 
 import numpy as np
 
+from app import ui_table
 from app.config import Settings
 from app.errors import BadInput, SessionNotFound, TooManySessions
 from engine import Network
+from engine.activations import OUTPUT_ACTIVATIONS
 from engine.csvdata import parse_csv, to_csv
 from engine.errors import DivergenceError, EngineError
 from engine.gradcheck import gradient_check
+from engine.losses import LOSSES
 from engine.problem import prepare
 
 STRUCTURE_FIELDS = (
     "layers", "activation", "layer_activations", "output_activation", "loss", "loss_params",
     "optimizer", "init", "seed", "regularization",
 )
-REGULARIZATION_NAMES = ("none", "l1", "l2")
 UNITS = ("epoch", "batch", "sample")
 SPLITS = ("train", "test")
 GRADCHECK_EPS = 1e-6
@@ -59,8 +61,12 @@ def _index(value, field: str, size: int) -> int:
     return value
 
 
-def _n_outputs_for(task: str, n_classes: int) -> int:
-    return n_classes if task == "classification" and n_classes > 2 else 1
+def _table(name: str, value):
+    """`value` checked against the settings table's rule for `name` (app/ui_table.py)."""
+    try:
+        return ui_table.check(name, value)
+    except ui_table.SettingError as e:
+        raise BadInput(e.message, e.field) from None
 
 
 class Session:
@@ -68,7 +74,7 @@ class Session:
 
     def __init__(self, session_id: str, settings: Settings, model: dict, dataset: dict,
                  initial_model: dict | None = None, training: dict | None = None,
-                 history: dict | None = None) -> None:
+                 history: dict | None = None, undo: dict | None = None) -> None:
         self.id = session_id
         self.settings = settings
         self.lock = threading.RLock()
@@ -83,7 +89,8 @@ class Session:
         self.initial_model = copy.deepcopy(initial_model) if initial_model else net.to_dict()
         t = training or {}
         self.training = {
-            "batch_size": 10, "epoch": 0, "step": 0, "cursor": 0, "playing": False,
+            "batch_size": ui_table.BY_NAME["batch_size"].default, "epoch": 0, "step": 0,
+            "cursor": 0, "playing": False,
             "sample": {"split": "train", "index": 0},
         }
         self.training.update({k: copy.deepcopy(v) for k, v in t.items() if k in self.training})
@@ -94,6 +101,7 @@ class Session:
             "epoch": list(h.get("epoch", [])), "train_loss": list(h.get("train_loss", [])),
             "test_loss": list(h.get("test_loss", [])),
         }
+        self.undo = copy.deepcopy(undo) if isinstance(undo, dict) else None  # see undo_data
         self.last_trace_gradients: dict | None = None
         self._evaluation: tuple | None = None  # see evaluation()
         self.status = {"playing": self.training["playing"], "reason": "created", "message": ""}
@@ -124,6 +132,7 @@ class Session:
                 "dataset": copy.deepcopy(self._problem.spec),
                 "training": copy.deepcopy(self.training),
                 "history": copy.deepcopy(self.history),
+                "undo": copy.deepcopy(self.undo),
             }
 
     @classmethod
@@ -136,13 +145,13 @@ class Session:
                 raise BadInput("missing", key)
         return cls(doc["id"], settings or Settings(), doc["model"], doc["dataset"],
                    initial_model=doc.get("initial_model"), training=doc.get("training"),
-                   history=doc.get("history"))
+                   history=doc.get("history"), undo=doc.get("undo"))
 
     def _check_training(self, t: dict) -> None:
-        bs, most = t["batch_size"], self.settings.max_points
-        if isinstance(bs, bool) or not isinstance(bs, int) or not 1 <= bs <= most:
-            raise BadInput(f"expected an integer 1..{self.settings.max_points}",
-                           "training.batch_size")
+        try:
+            ui_table.check("batch_size", t["batch_size"])
+        except ui_table.SettingError as e:
+            raise BadInput(e.message, "training.batch_size") from None
         for key in ("epoch", "step", "cursor"):
             if isinstance(t[key], bool) or not isinstance(t[key], int) or t[key] < 0:
                 raise BadInput("expected an integer >= 0", f"training.{key}")
@@ -179,17 +188,14 @@ class Session:
     # ---- building (pure: nothing here changes the session) ---------------------
 
     def _check_limits(self, model: dict, dataset: dict | None) -> None:
+        """The settings table's bounds (layers, learning rate, ...) and the server's size
+        limits; the engine then checks the documents themselves."""
         s = self.settings
-        layers = model.get("layers") if isinstance(model, dict) else None
-        if isinstance(layers, list) and len(layers) >= 2:
-            hidden = layers[1:-1]
-            if len(hidden) > s.max_hidden_layers:
-                raise BadInput(f"{len(hidden)} hidden layers, at most {s.max_hidden_layers}",
-                               "layers")
-            for k, n in enumerate(layers):
-                if isinstance(n, int) and n > s.max_neurons_per_layer:
-                    raise BadInput(f"{n} neurons, at most {s.max_neurons_per_layer}",
-                                   f"layers[{k}]")
+        if isinstance(model, dict):
+            try:
+                ui_table.check_model(model)
+            except ui_table.SettingError as e:
+                raise BadInput(e.message, "layers" if e.field == "hidden" else e.field) from None
         if isinstance(dataset, dict):
             n = dataset.get("n_points")
             if isinstance(n, int) and n > s.max_points:
@@ -199,13 +205,15 @@ class Session:
                 if isinstance(pts, list) and len(pts) > s.max_points:
                     raise BadInput(f"{len(pts)} points, at most {s.max_points}", key)
 
-    def _build(self, model: dict | None, dataset: dict | None, adapt: bool = False):
+    def _build(self, model: dict | None, dataset: dict | None, adapt: bool = False,
+               keep_pair: bool = False):
         """A new (network, problem) pair for these documents, or a 4xx error naming the field.
 
         With `adapt`, a model whose input or output size does not fit the dataset is
         reshaped to fit (fresh weights); otherwise the mismatch is refused.
         """
-        model = {} if model is None else model
+        if model is None:  # every entry point starts from the settings table's model
+            model, adapt = ui_table.default_model(), True
         if not isinstance(model, dict):
             raise BadInput("expected an object", "model")
         if dataset is not None and not isinstance(dataset, dict):
@@ -213,10 +221,10 @@ class Session:
         self._check_limits(model, dataset)
         from engine.datasets import validate_spec
 
-        spec = validate_spec(dataset)
+        spec = validate_spec(ui_table.default_dataset() if dataset is None else dataset)
         n_inputs = len(spec["features"])
         if adapt:
-            model = self._adapted(model, spec)
+            model = self._adapted(model, spec, keep_pair)
         elif "layers" not in model:
             model = {**model, "layers": [n_inputs, 4, 2, 1]}
             model = self._adapted(model, spec)
@@ -230,8 +238,10 @@ class Session:
         problem = prepare(spec, doc["loss"], doc["output_activation"], layers[-1])
         return net, problem
 
-    def _adapted(self, model: dict, spec: dict) -> dict:
+    def _adapted(self, model: dict, spec: dict, keep_pair: bool = False) -> dict:
         """`model` with its input layer sized to the features and its output to the task.
+        An output activation and loss that cannot work for the task become the task's
+        usual pair, unless `keep_pair` (they were asked for: the engine then refuses).
 
         Changing a size drops the weights (they are drawn fresh from the init scheme).
         """
@@ -243,19 +253,20 @@ class Session:
         task = spec["task"]
         kind = DATASETS[spec["name"]]
         n_classes = kind.n_classes(spec) if task == "classification" else 0
-        n_out = _n_outputs_for(task, n_classes)
+        n_out = ui_table.n_outputs_for(task, n_classes)
         changed = layers[0] != n_in or layers[-1] != n_out
         layers[0], layers[-1] = n_in, n_out
         model["layers"] = layers
-        out_act = model.get("output_activation", "tanh")
-        loss = model.get("loss", "mse")
-        if n_out > 1 and out_act != "softmax":
-            model["output_activation"], model["loss"] = "softmax", "cross_entropy"
-            changed = True
-        elif n_out == 1 and (out_act == "softmax" or loss == "cross_entropy"):
-            model["output_activation"] = "tanh" if task == "classification" else "linear"
-            model["loss"] = "mse"
-            changed = True
+        # What is missing, or cannot work for this task, becomes the task's usual pair, as
+        # "auto" picks it on the page.
+        auto = ui_table.auto_output(task, n_out)
+        given = (model.get("output_activation"), model.get("loss"))
+        pair = tuple(a if g is None else g for g, a in zip(given, auto, strict=True))
+        known = pair[0] in OUTPUT_ACTIVATIONS and pair[1] in LOSSES  # else the engine says so
+        if known and not keep_pair and ui_table.pair_problem(task, n_out, *pair):
+            pair = auto
+        model["output_activation"], model["loss"] = pair
+        changed = changed or None not in given and pair != given
         if changed:
             for key in ("weights", "biases", "optimizer_state"):
                 model.pop(key, None)
@@ -286,6 +297,11 @@ class Session:
             h["offset"], h["generation"] = 0, h["generation"] + 1
             h["epoch"], h["train_loss"], h["test_loss"] = [], [], []
             self._record_history()
+        self._fit_training()
+
+    def _fit_training(self) -> None:
+        """The selected sample and the batch cursor kept inside the current data."""
+        t = self.training
         split, index = t["sample"]["split"], t["sample"]["index"]
         if index >= self._split_size(split):
             t["sample"] = {"split": "train", "index": 0}
@@ -301,6 +317,7 @@ class Session:
         """
         with self.lock:
             net, problem = self._build(doc, self._problem.spec if dataset is None else dataset)
+            self.undo = None
             self._swap(net, problem, initial=True, reset_training=True)
             self._changed("snapshot")
 
@@ -311,6 +328,7 @@ class Session:
             model = self._net.to_dict()
             net, problem = self._build(model, spec, adapt=True)
             fresh = list(net.layers) != list(model["layers"])
+            self._remember("new data", whole=True)
             self._swap(net, problem, initial=fresh, reset_training=True)
             self._changed("snapshot")
 
@@ -346,9 +364,74 @@ class Session:
                 model["layers"] = [layers[0], *hidden, layers[-1]]
             if dataset is None:
                 net, problem = self._build(model, self._problem.spec)
+                self.undo = None  # an undo would bring back the network this one replaces
             else:
-                net, problem = self._build(model, dataset, adapt=True)
+                asked = "output_activation" in changes or "loss" in changes
+                net, problem = self._build(model, dataset, adapt=True, keep_pair=asked)
+                self._remember("new data", whole=True)
             self._swap(net, problem, initial=True, reset_training=True)
+            self._changed("snapshot")
+
+    # ---- data edits that keep the model, and undo ----------------------------------
+
+    def _remember(self, label: str, whole: bool) -> None:
+        """Keep what the coming data change replaces, for `undo_data`: the dataset, and
+        with `whole` (the change replaces the network too) the model and its training."""
+        entry = {"label": label, "dataset": copy.deepcopy(self._problem.spec)}
+        if whole:
+            entry.update(model=self._net.to_dict(), initial_model=copy.deepcopy(self.initial_model),
+                         training=copy.deepcopy(self.training), history=copy.deepcopy(self.history))
+        self.undo = entry
+
+    def _problem_for(self, spec: dict):
+        """The current network's problem on dataset `spec` (same features), or a 4xx."""
+        from engine.datasets import validate_spec
+
+        self._check_limits({}, spec)
+        spec = validate_spec(spec)
+        if len(spec["features"]) != self._net.layers[0]:
+            raise BadInput("a data edit cannot change the features", "features")
+        net = self._net
+        return prepare(spec, net.loss, net.output_activation, net.layers[-1])
+
+    def edit_points(self, points: list) -> None:
+        """Replace the points added by hand (`extra_points`, [x1, x2, label] rows). The
+        model, its optimizer state, the epoch and the history stay: the network goes on
+        learning on the edited data. Undoable (`undo_data`)."""
+        with self.lock:
+            before = len(self._problem.spec.get("extra_points") or ())
+            problem = self._problem_for({**self._problem.spec, "extra_points": points})
+            added = len(points) - before
+            self._remember(f"{'added' if added > 0 else 'removed'} "
+                           f"{abs(added) or 'the'} point{'' if abs(added) == 1 else 's'}",
+                           whole=False)
+            self._problem = problem
+            self.last_trace_gradients = None
+            self._fit_training()
+            self._changed("snapshot")
+
+    def undo_data(self) -> None:
+        """Undo the last data change: its dataset back, and the network it replaced (if it
+        replaced one) with that network's training state. Once only; a structural change
+        since (a new network) drops the undo."""
+        with self.lock:
+            entry = self.undo
+            if entry is None:
+                raise BadInput("there is no data change to undo", "undo")
+            if "model" in entry:
+                net, problem = self._build(entry["model"], entry["dataset"])
+                generation = self.history["generation"]
+                playing = self.training["playing"]
+                self._net, self._problem = net, problem
+                self.initial_model = copy.deepcopy(entry["initial_model"])
+                self.training = {**copy.deepcopy(entry["training"]), "playing": playing}
+                self.history = copy.deepcopy(entry["history"])
+                self.history["generation"] = generation + 1  # clients take it whole
+            else:
+                self._problem = self._problem_for(entry["dataset"])
+            self.undo = None
+            self.last_trace_gradients = None
+            self._fit_training()
             self._changed("snapshot")
 
     def reset(self, new_seed: bool = False) -> None:
@@ -373,35 +456,24 @@ class Session:
 
     # ---- live changes (listeners get "frame") ------------------------------------
 
-    def set_training(self, batch_size=None, learning_rate=None, regularization=None,
-                     regularization_rate=None) -> None:
-        """Live settings, applied between steps without a reset (None = unchanged)."""
+    def set_training(self, **live) -> None:
+        """Live settings (`ui_table.LIVE`: learning rate, regularization and its rate, batch
+        size), applied between steps: weights, epoch, optimizer state and history stay.
+        Each value is checked against the settings table; None means unchanged."""
         with self.lock:
-            if batch_size is not None:
-                if isinstance(batch_size, bool) or not isinstance(batch_size, int):
-                    raise BadInput(f"expected an integer, got {batch_size!r}", "batch_size")
-                if not 1 <= batch_size <= self.settings.max_points:
-                    raise BadInput(f"{batch_size} is outside 1..{self.settings.max_points}",
-                                   "batch_size")
-            if learning_rate is not None:
-                lr = _finite(learning_rate, "learning_rate")
-                if not 0 < lr <= 100:
-                    raise BadInput(f"{lr:g} is outside (0, 100]", "learning_rate")
-            reg = self._net.to_dict()["regularization"]
-            name = reg["name"] if regularization is None else regularization
-            if name not in REGULARIZATION_NAMES:
-                raise BadInput(f"unknown value {name!r} (choose from "
-                               f"{', '.join(REGULARIZATION_NAMES)})", "regularization")
-            rate = reg["rate"] if regularization_rate is None else regularization_rate
-            rate = _finite(rate, "regularization_rate")
-            if not 0 <= rate <= 100:
-                raise BadInput(f"{rate:g} is outside 0..100", "regularization_rate")
-            if learning_rate is not None:
-                self._net.set_learning_rate(float(learning_rate))
-            if regularization is not None or regularization_rate is not None:
-                self._net.set_regularization(name, rate)
-            if batch_size is not None:
-                self.training["batch_size"] = batch_size
+            for name in live:
+                if name not in ui_table.LIVE:
+                    raise BadInput(f"not a live setting (choose from "
+                                   f"{', '.join(ui_table.LIVE)})", name)
+            live = {k: _table(k, v) for k, v in live.items() if v is not None}
+            if "learning_rate" in live:
+                self._net.set_learning_rate(live["learning_rate"])
+            if "regularization" in live or "regularization_rate" in live:
+                reg = self._net.to_dict()["regularization"]
+                self._net.set_regularization(live.get("regularization", reg["name"]),
+                                             live.get("regularization_rate", reg["rate"]))
+            if "batch_size" in live:
+                self.training["batch_size"] = live["batch_size"]
                 self.training["cursor"] = min(self.training["cursor"], self._n_batches() - 1)
             self._changed("frame")
 
@@ -466,10 +538,15 @@ class Session:
         """One epoch (returns its mean loss; from a mid-epoch batch, the rest of the epoch)
         or one traced optimizer update on the current batch / the selected sample
         (returns the trace dict with ``"batch"`` added). Divergence raises
-        `DivergenceError` and leaves the model as it was."""
+        `DivergenceError` and leaves the model as it was. A playing session pauses first
+        (listeners hear the status)."""
         if unit not in UNITS:
             raise BadInput(f"unknown value {unit!r} (choose from {', '.join(UNITS)})", "unit")
         with self.lock:
+            if self.training["playing"]:
+                # Under the same lock: no training turn runs between the pause and the step,
+                # so the step (and its trace) starts from the paused model.
+                self.pause("paused", "training paused for one step")
             p, t = self._problem, self.training
             if unit == "epoch":
                 start = self._batch_rows(t["cursor"])[0]

@@ -64,6 +64,7 @@ class Setting:
     lo: float | None = None
     hi: float | None = None
     step: float | None = None
+    most: int | None = None  # "ints": the longest list allowed
     live: bool = False  # changeable while training runs, without a reset
     only_if: Callable[[Mapping], bool] | None = None  # rendered only when this holds
     help: str = ""
@@ -103,7 +104,7 @@ SETTINGS: tuple[Setting, ...] = (
             "toggles", "Features", "features", tuple(FEATURES)),
     # ---- architecture
     Setting("hidden", "model", (), "ints", (4, 2), "h", "layers", "Hidden layers",
-            "architecture", lo=1, hi=MAX_NEURONS, step=MAX_LAYERS),
+            "architecture", lo=1, hi=MAX_NEURONS, step=1, most=MAX_LAYERS),
     Setting("activation", "model", ("activation",), "choice", "tanh", "act", "select",
             "Activation", "architecture", HIDDEN_ACTIVATIONS),
     Setting("layer_activations", "model", ("layer_activations",), "names", (), "acts", "per_layer",
@@ -214,8 +215,10 @@ def coerce(name: str, raw: object) -> object:
         return tuple(names) if name == "layer_activations" else tuple(dict.fromkeys(names))
     if s.kind == "ints":
         parts = _split(raw)
-        if len(parts) > s.step:
-            raise SettingError(name, f"{len(parts)} hidden layers, at most {s.step:g}")
+        if any(isinstance(p, bool) for p in (raw if isinstance(raw, list | tuple) else ())):
+            raise SettingError(name, f"expected whole numbers, got {raw!r}")
+        if len(parts) > s.most:
+            raise SettingError(name, f"{len(parts)} hidden layers, at most {s.most}")
         out = []
         for p in parts:
             try:
@@ -229,6 +232,50 @@ def coerce(name: str, raw: object) -> object:
     if s.kind == "points":
         return _points(raw)
     raise AssertionError(s.kind)
+
+
+_KINDS = {"int": (int,), "float": (int, float), "choice": (str,), "bool": (bool,)}
+
+
+def check(name: str, value: object) -> object:
+    """A typed value of setting `name` (from JSON: the API, the socket, a document) checked
+    against the same rules as `coerce`, but without reading text: ``"0.1"`` is refused
+    where a number is expected. Raises SettingError naming the setting."""
+    s = BY_NAME[name]
+    kinds = _KINDS.get(s.kind)
+    if kinds is not None and (isinstance(value, bool) != (s.kind == "bool")
+                              or not isinstance(value, kinds)):
+        want = {"int": "a whole number", "float": "a number", "choice": "a name",
+                "bool": "true or false"}[s.kind]
+        raise SettingError(name, f"expected {want}, got {value!r}")
+    return coerce(name, value)
+
+
+def check_model(model: Mapping) -> None:
+    """A model document's fields that the table bounds (hidden layers and their sizes,
+    learning rate, hyperparameters, regularization rate), checked where present; raises
+    SettingError naming the document's field (``layers[2]``, ``optimizer.learning_rate``).
+    The engine checks the rest (engine/document.py)."""
+    layers = model.get("layers")
+    if isinstance(layers, list | tuple) and len(layers) >= 2:
+        hidden = BY_NAME["hidden"]
+        if len(layers) - 2 > hidden.most:
+            raise SettingError("layers", f"{len(layers) - 2} hidden layers, at most "
+                                         f"{hidden.most}")
+        for k, n in enumerate(layers[1:-1], start=1):
+            if type(n) is int and not hidden.lo <= n <= hidden.hi:
+                raise SettingError(f"layers[{k}]", f"{n} neurons is outside "
+                                                   f"{hidden.lo:g}..{hidden.hi:g}")
+    for s in SETTINGS:
+        if s.home == "model" and s.path and s.kind in ("int", "float"):
+            v = _get(model, s.path)
+            if v is not None:
+                try:
+                    check(s.name, v)
+                except SettingError as e:
+                    field = ".".join(s.path[:-1]) + f"[{s.path[-1]}]" if s.path[-1].isdigit() \
+                        else ".".join(s.path)
+                    raise SettingError(field, e.message) from None
 
 
 def _points(raw: object) -> tuple:
@@ -271,6 +318,16 @@ def defaults() -> dict:
     return {s.name: s.default for s in SETTINGS}
 
 
+def default_dataset() -> dict:
+    """The dataset spec every entry point starts from (the page, the API, the socket)."""
+    return dataset_spec(defaults())
+
+
+def default_model() -> dict:
+    """The model document every entry point starts from, for the default dataset."""
+    return model_document(defaults())
+
+
 def check_combination(values: dict) -> None:
     """Cross-setting rules: a per-layer activation list matches the layers, and the
     output activation and loss (when chosen) work together for the task."""
@@ -299,8 +356,7 @@ def n_classes_of(values: Mapping) -> int:
 
 
 def n_outputs_of(values: Mapping) -> int:
-    k = n_classes_of(values)
-    return k if task_of(values) == "classification" and k > 2 else 1
+    return n_outputs_for(task_of(values), n_classes_of(values))
 
 
 AUTO_OUTPUT = {  # (task, several outputs) -> (output activation, loss)
@@ -310,9 +366,19 @@ AUTO_OUTPUT = {  # (task, several outputs) -> (output activation, loss)
 }
 
 
+def n_outputs_for(task: str, n_classes: int) -> int:
+    """Output neurons for a task: one per class when there are more than two, else one."""
+    return n_classes if task == "classification" and n_classes > 2 else 1
+
+
+def auto_output(task: str, n_outputs: int) -> tuple[str, str]:
+    """The task's usual (output activation, loss): what "auto" means, everywhere."""
+    return AUTO_OUTPUT[(task, n_outputs > 1)]
+
+
 def resolved_output(values: Mapping) -> tuple[str, str]:
     """The (output activation, loss) the model uses: "auto" picks the task's usual pair."""
-    auto_out, auto_loss = AUTO_OUTPUT[(task_of(values), n_outputs_of(values) > 1)]
+    auto_out, auto_loss = auto_output(task_of(values), n_outputs_of(values))
     out = values["output_activation"]
     loss = values["loss"]
     if out == "auto":
@@ -328,48 +394,49 @@ def out_fits(loss: str, out: str) -> bool:
 
 
 def loss_fits_task(loss: str, values: Mapping) -> bool:
-    task = task_of(values)
-    if task == "regression":
-        return loss in ("mse", "sse", "mae", "huber")
-    return True
+    return not _loss_problem(task_of(values), "", loss, check_output=False)
+
+
+def _output_problem(task: str, n_out: int, name: str) -> str:
+    if name == "softmax" and n_out < 2:
+        return "softmax needs at least 2 outputs; this problem has one"
+    if task == "regression" and name in ("sigmoid", "tanh", "softmax"):
+        return f"{name} bounds the output, a regression target is unbounded"
+    if task == "classification" and n_out > 1 and name != "softmax":
+        return "several classes: softmax turns the outputs into probabilities"
+    return ""
+
+
+def _loss_problem(task: str, out: str, name: str, check_output: bool = True) -> str:
+    if task == "regression" and name not in ("mse", "sse", "mae", "huber"):
+        return f"{name} compares classes, this is a regression problem"
+    accepts = LOSSES[name].accepts
+    if check_output and out not in accepts:
+        return f"{name} needs a {' or '.join(accepts)} output"
+    return ""
+
+
+def pair_problem(task: str, n_out: int, out: str, loss: str) -> str:
+    """Why (output activation, loss) cannot work for this task and output count ("" if it
+    can): the one rule behind the page's greyed-out choices and the server's reshaping."""
+    return _output_problem(task, n_out, out) or _loss_problem(task, out, loss)
 
 
 def output_choices(values: Mapping) -> list[tuple[str, bool, str]]:
     """Every output activation with whether it is offered and why not."""
-    n_out = n_outputs_of(values)
-    task = task_of(values)
-    rows = []
-    for name in OUTPUT_ACTIVATIONS:
-        why = ""
-        if name == "softmax" and n_out < 2:
-            why = "softmax needs at least 2 outputs; this problem has one"
-        elif task == "regression" and name in ("sigmoid", "tanh", "softmax"):
-            why = f"{name} bounds the output, a regression target is unbounded"
-        elif task == "classification" and n_out > 1 and name != "softmax":
-            why = "several classes: softmax turns the outputs into probabilities"
-        rows.append((name, not why, why))
-    return rows
+    task, n_out = task_of(values), n_outputs_of(values)
+    return [(name, not why, why) for name in OUTPUT_ACTIVATIONS
+            for why in (_output_problem(task, n_out, name),)]
 
 
 def loss_choices(values: Mapping, out: str) -> list[tuple[str, bool, str]]:
     """Every loss with whether it works with output activation `out` for this task."""
-    rows = []
-    for name, loss in LOSSES.items():
-        why = ""
-        if not loss_fits_task(name, values):
-            why = f"{name} compares classes, this is a regression problem"
-        elif out not in loss.accepts:
-            why = f"{name} needs a {' or '.join(loss.accepts)} output"
-        rows.append((name, not why, why))
-    return rows
+    task = task_of(values)
+    return [(name, not why, why) for name in LOSSES for why in (_loss_problem(task, out, name),)]
 
 
 def combination_problem(values: Mapping, out: str, loss: str) -> str:
-    ok_out = {n: why for n, ok, why in output_choices(values) if not ok}
-    if out in ok_out:
-        return ok_out[out]
-    ok_loss = {n: why for n, ok, why in loss_choices(values, out) if not ok}
-    return ok_loss.get(loss, "")
+    return pair_problem(task_of(values), n_outputs_of(values), out, loss)
 
 
 # ---- documents from values, and values from documents -----------------------------
@@ -470,7 +537,7 @@ def values_from_session(session: Mapping, view: Mapping | None = None) -> dict:
         values["task"] = spec.get("task")
         values["n_classes"] = max((int(p[2]) for p in values["points"]), default=1) + 1
     # The task's usual pair reads back as "auto", so a change of dataset re-picks it.
-    auto = AUTO_OUTPUT[(task_of(values), n_outputs_of(values) > 1)]
+    auto = auto_output(task_of(values), n_outputs_of(values))
     if (values["output_activation"], values["loss"]) == auto:
         values["output_activation"] = values["loss"] = "auto"
     return values

@@ -41,6 +41,8 @@ def read_values(query: Mapping) -> tuple[dict, list[str]]:
     for key, raw in query.items():
         s = BY_URL.get(key)
         if s is None:
+            if key != WEIGHTS_KEY:
+                errors.append(f"{key}: not a setting of nnplay's links")
             continue
         try:
             values[s.name] = ui_table.coerce(s.name, raw)

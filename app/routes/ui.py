@@ -52,6 +52,7 @@ class Playground:
         self.values = ui_table.values_from_session(doc, self.view)
         self.errors = list(errors)
         self.csv_error = csv_error
+        self.undo_label = (doc.get("undo") or {}).get("label")
         training = doc.get("training") or {}
         self.playing = bool(training.get("playing"))
         self.epoch = training.get("epoch", 0)
@@ -63,8 +64,8 @@ class Playground:
         if self.values["dataset"] == "csv":
             self.n_points = len(self.values.get("points", ()))
         self.hide_text = ",".join(sorted(self.hide))
-        self.auto_out, self.auto_loss = ui_table.AUTO_OUTPUT[
-            (self.task, ui_table.n_outputs_of(self.values) > 1)]
+        self.auto_out, self.auto_loss = ui_table.auto_output(
+            self.task, ui_table.n_outputs_of(self.values))
         out, loss = ui_table.resolved_output(self.values)
         self.resolved = (out, loss)
         self.output_choices = ui_table.output_choices(self.values)
@@ -219,28 +220,56 @@ def _apply_op(values: dict, op: str) -> None:
 
 # ---- applying values to a session ---------------------------------------------------
 
-STRUCTURAL = ("hidden", "activation", "layer_activations", "output_activation", "loss",
-              "optimizer", "momentum", "dampening", "alpha", "beta1", "beta2", "eps",
-              "weight_decay", "init", "seed")
+# The model document's structural fields: a change of any of them is a new network.
+# (Live settings, `ui_table.LIVE`, change a running network in place.)
+STRUCTURE_KEYS = ("layers", "activation", "layer_activations", "output_activation", "loss",
+                  "init", "seed")
+
+
+def _structure(doc: Mapping) -> dict:
+    """The structural part of a model document built by `ui_table.model_document`."""
+    out = {k: doc.get(k) for k in STRUCTURE_KEYS}
+    out["optimizer"] = {k: v for k, v in doc["optimizer"].items() if k != "learning_rate"}
+    return out
+
+
+def _data_of(values: Mapping) -> dict:
+    """The dataset as values hold it (settings and, for a CSV, its points)."""
+    data = {s.name: values[s.name] for s in SETTINGS if s.home == "dataset"}
+    data["points"] = tuple(values.get("points", ()))
+    return data
 
 
 def apply_values(session, values: dict) -> None:
-    """Make the session match `values`: dataset and structure in one change (one check,
-    one snapshot, nothing half-applied), then the live settings."""
+    """Make the session match `values` through the session's own calls, changing only
+    what differs:
+
+    - a new network (structure, or a data change that is more than added points) is one
+      `configure` (one check, one snapshot, nothing half-applied);
+    - added or removed points keep the model as it is (`edit_points`), and can be undone;
+    - live settings go through `set_training` and leave weights, epoch, optimizer state
+      and history alone.
+
+    Both sides are compared as documents built by the same function, so a form that
+    posts every field (one `layer_act` per layer, ...) changes nothing it does not mean."""
     ui_table.check_combination(values)
     current = ui_table.values_from_session(session.to_dict())
     target = ui_table.model_document(values)
-    data_changed = any(values[s.name] != current[s.name] for s in SETTINGS if s.home == "dataset")
-    model = session.to_dict()["model"]
-    if data_changed or any(values[n] != current[n] for n in STRUCTURAL) or (
-            model["output_activation"], model["loss"]) != (target["output_activation"],
-                                                           target["loss"]):
+    data_now, data_next = _data_of(current), _data_of(values)
+    data_changed = data_now != data_next
+    points_only = data_changed and {k for k in data_now if data_now[k] != data_next[k]} == {
+        "extra_points"}
+    structure_changed = _structure(target) != _structure(ui_table.model_document(current))
+    if structure_changed or (data_changed and not points_only):
         changes = {k: target[k] for k in ("activation", "output_activation", "loss", "init",
                                           "seed")}
         changes["hidden"] = list(values["hidden"])
         changes["layer_activations"] = target.get("layer_activations")
-        changes["optimizer"] = target["optimizer"]
+        changes["optimizer"] = {**target["optimizer"],
+                                "learning_rate": current["learning_rate"]}
         session.configure(changes, dataset=_dataset_spec(values) if data_changed else None)
+    elif points_only:
+        session.edit_points([list(p) for p in values["extra_points"]])
     live = {n: values[n] for n in ui_table.LIVE if values[n] != current[n]}
     if live:
         session.set_training(**live)
@@ -358,21 +387,38 @@ async def post_point(request: Request, session_id: str) -> HTMLResponse:
     return await _update(request, session_id, "data_panel", edit)
 
 
-async def _read_upload(request: Request) -> tuple[dict, bytes]:
-    """(view options, the bytes of the form's `file` field; empty when none was chosen)."""
-    form = await request.form()
+@router.post("/{session_id}/undo", response_class=HTMLResponse)
+async def post_undo(request: Request, session_id: str) -> HTMLResponse:
+    """Undo the last data change (an added point, a new dataset or CSV)."""
+
+    def edit(current, form):
+        session.undo_data()
+        return ui_table.values_from_session(session.to_dict())
+
+    session = request.app.state.store.get(session_id)
+    return await _update(request, session_id, "data_panel", edit)
+
+
+async def _upload_bytes(form) -> bytes:
+    """The bytes of the form's `file` field; SettingError ("file") when no file was chosen
+    or the file is empty."""
     upload = form.get("file")
-    return _view_of(form), (await upload.read() if hasattr(upload, "read") else b"")
+    if not hasattr(upload, "read") or not upload.filename:
+        raise SettingError("file", "choose a file to upload")
+    raw = await upload.read()
+    if not raw.strip():
+        raise SettingError("file", f"{upload.filename} is empty")
+    return raw
 
 
 @router.post("/{session_id}/csv", response_class=HTMLResponse)
 async def post_csv(request: Request, session_id: str) -> HTMLResponse:
     """Upload a CSV (`x1,x2,label`); a bad file keeps the current data and says where."""
     session = request.app.state.store.get(session_id)
-    view, raw = await _read_upload(request)
-    error = None
+    form = await request.form()
+    view, error = _view_of(form), None
 
-    def work():
+    def work(raw: bytes):
         spec = session.to_dict()["dataset"]
         base = {k: spec[k] for k in ("seed", "features", "preprocessing", "train_fraction")}
         text = raw.decode("utf-8-sig", errors="strict")
@@ -388,9 +434,7 @@ async def post_csv(request: Request, session_id: str) -> HTMLResponse:
         apply_values(session, values)
 
     try:
-        if not raw:
-            raise SettingError("file", "choose a CSV file to upload")
-        await run_in_threadpool(work)
+        await run_in_threadpool(work, await _upload_bytes(form))
     except UnicodeDecodeError:
         error = "file: not UTF-8 text"
     except (SettingError, EngineError, AppError) as e:
@@ -419,14 +463,14 @@ async def post_model(request: Request, session_id: str) -> HTMLResponse:
     """Import a model document file; the share box answers, saying why if it was refused.
     (The panels follow the session's snapshot.)"""
     session = request.app.state.store.get(session_id)
-    view, raw = await _read_upload(request)
-    error = None
+    form = await request.form()
+    view, error = _view_of(form), None
     try:
-        doc = json.loads(raw.decode("utf-8-sig"))
+        doc = json.loads((await _upload_bytes(form)).decode("utf-8-sig"))
         await run_in_threadpool(session.replace_model, doc)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         error = f"import refused: the file is not JSON ({e.__class__.__name__})"
-    except (EngineError, AppError) as e:
+    except (EngineError, AppError, SettingError) as e:
         error = f"import refused: {_error_text(e)}"
     pg = Playground(session.to_dict(), view)
     return _render(request, ["pg_share"], pg, share_error=error)

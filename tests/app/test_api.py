@@ -14,7 +14,7 @@ from tests.app.test_sessions import HAND_DATA, HAND_MODEL, hand_output, hand_ses
 
 @pytest.fixture(scope="module")
 def client():
-    settings = Settings(max_sessions=100, max_upload_bytes=20_000, max_hidden_layers=4)
+    settings = Settings(max_sessions=100, max_upload_bytes=20_000)
     with TestClient(create_app(settings)) as c:
         yield c
 
@@ -43,7 +43,8 @@ def test_create_with_defaults(client):
     body = r.json()
     assert len(body["id"]) >= 32
     assert body["model"]["layers"] == [2, 4, 2, 1]
-    assert set(body) == {"id", "model", "initial_model", "dataset", "training", "history"}
+    assert set(body) == {"id", "model", "initial_model", "dataset", "training", "history",
+                         "undo"}
     assert client.get(f"/api/sessions/{body['id']}").json() == body
     assert client.delete(f"/api/sessions/{body['id']}").status_code == 204
 
@@ -51,7 +52,7 @@ def test_create_with_defaults(client):
 @pytest.mark.parametrize(("body", "field"), [
     ({"model": {"layers": [2, "x", 1]}}, "layers[1]"),
     ({"model": {"optimizer": {"name": "lbfgs"}}}, "optimizer.name"),
-    ({"model": {"layers": [2, 4, 4, 4, 4, 4, 1]}}, "layers"),
+    ({"model": {"layers": [2, *[4] * 9, 1]}}, "layers"),
     ({"dataset": {"name": "circle", "noise": 99}}, "noise"),
     ({"dataset": {"name": "circle", "n_points": 3}}, "n_points"),
     ({"dataset": "circle"}, "dataset"),

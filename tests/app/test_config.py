@@ -14,7 +14,7 @@ from tests.conftest import ROOT, free_port, stop_server, wait_healthy
 def test_defaults():
     s = Settings.from_env({})
     assert (s.host, s.port) == ("127.0.0.1", 8000)
-    assert s.max_hidden_layers == 10 and s.max_neurons_per_layer == 64
+    assert s.limits()["max_hidden_layers"] == 8 and s.limits()["max_neurons_per_layer"] == 12
 
 
 def test_environment_then_overrides():

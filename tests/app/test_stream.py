@@ -329,7 +329,7 @@ def test_frame_for_six_hidden_layers_of_eight_stays_under_64_kb(client):
 
 def test_divergence_pauses_with_a_plain_message(client):
     model = {"activation": "linear", "output_activation": "linear",
-             "optimizer": {"name": "sgd", "learning_rate": 90.0}}
+             "optimizer": {"name": "sgd", "learning_rate": 10.0}}
     sid = client.post("/api/sessions", json={"model": model, "dataset": {"name": "plane"}})
     sid = sid.json()["id"]
     with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:

@@ -268,3 +268,150 @@ def test_dataset_thumbnails_draw_every_point_in_a_few_paths():
         assert svg.startswith("<svg") and "<circle" not in svg
         assert 1 <= svg.count("<path") <= 10, name  # a colour (and, regression, a shade) each
         assert svg.count("M") == THUMB_POINTS, name  # one dot per point
+
+
+def form_of(page_html: str, form_id: str, **changes: str) -> dict[str, list[str]]:
+    """Every field a browser would post from the form inside `#form_id` as the page shows
+    it (selected options, checked boxes, values), without its buttons; `changes` replace
+    fields by name."""
+    start = page_html.index(f'id="{form_id}"')
+    form = page_html[start:page_html.index("</form>", start)]
+    fields = []
+    for tag in re.finditer(r"<select\b([^>]*)>(.*?)</select>|<(input)\b([^>]*)>", form, re.S):
+        kind = "input" if tag.group(3) else "select"
+        attrs, body = tag.group(4) or tag.group(1), tag.group(2) or ""
+        name = re.search(r'name="([^"]+)"', attrs)
+        if not name:
+            continue
+        if kind == "select":
+            chosen = re.search(r'<option value="([^"]*)"[^>]*selected', body)
+            fields.append((name.group(1), html.unescape(chosen.group(1)) if chosen else ""))
+        elif 'type="checkbox"' in attrs:
+            if " checked" in attrs:
+                fields.append((name.group(1), re.search(r'value="([^"]*)"', attrs).group(1)))
+        else:
+            value = re.search(r'value="([^"]*)"', attrs)
+            fields.append((name.group(1), html.unescape(value.group(1)) if value else ""))
+    out: dict[str, list[str]] = {}
+    for k, v in fields:
+        out.setdefault(k, []).append(v)
+    return out | {k: [v] for k, v in changes.items()}
+
+
+def trained(client, sid, steps=5):
+    for _ in range(steps):
+        client.post(f"/api/sessions/{sid}/step", json={"unit": "batch"}).raise_for_status()
+    return session(client, sid)
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("learning_rate", "0.3"), ("batch_size", "25"), ("regularization", "l2"),
+    ("regularization_rate", "0.01"),
+])
+def test_a_live_setting_posted_with_the_whole_form_keeps_the_training(client, name, value):
+    # The page posts every field of the controls form (one layer_act per hidden layer, the
+    # optimizer's hyperparameters, ...): only the changed live setting may change.
+    sid, page = open_page(client)
+    before = trained(client, sid)
+    r = client.post(f"/ui/{sid}/controls", data=form_of(page, "controls", **{name: value}))
+    assert r.status_code == 200 and 'role="alert"' not in r.text, r.text
+    after = session(client, sid)
+    for key in ("weights", "biases", "optimizer_state", "layers", "init", "seed"):
+        assert after["model"][key] == before["model"][key], key
+    assert after["training"]["epoch"] == before["training"]["epoch"]
+    assert after["training"]["step"] == before["training"]["step"] == 5
+    assert after["history"] == before["history"]
+    got = {"learning_rate": after["model"]["optimizer"]["learning_rate"],
+           "batch_size": after["training"]["batch_size"],
+           "regularization": after["model"]["regularization"]["name"],
+           "regularization_rate": after["model"]["regularization"]["rate"]}[name]
+    assert str(got) == value
+
+
+def test_a_bad_number_is_refused_by_the_server_beside_its_control(client):
+    sid, page = open_page(client)
+    before = session(client, sid)["model"]
+    r = client.post(f"/ui/{sid}/controls", data=form_of(page, "controls", eps="-1"))
+    assert "eps: -1 is outside 1e-12..1" in html.unescape(r.text)
+    assert session(client, sid)["model"] == before
+
+
+def test_a_second_csv_replaces_the_first(client):
+    sid, _ = open_page(client)
+    three = "x1,x2,label\n" + "\n".join(f"{i},{-i},{i % 3}" for i in range(150))
+    client.post(f"/ui/{sid}/csv", files={"file": ("three.csv", three, "text/csv")})
+    m = session(client, sid)["model"]
+    assert (m["layers"][-1], m["output_activation"], m["loss"]) == (3, "softmax",
+                                                                    "cross_entropy")
+    two = "x1,x2,label\n" + "\n".join(f"{i},{i},{i % 2}" for i in range(40))
+    r = client.post(f"/ui/{sid}/csv", files={"file": ("two.csv", two, "text/csv")})
+    assert "Your CSV: 40 points (2 classes)" in r.text
+    s = session(client, sid)
+    assert len(s["dataset"]["points"]) == 40
+    assert (s["model"]["layers"][-1], s["model"]["output_activation"], s["model"]["loss"]) == (
+        1, "sigmoid", "binary_cross_entropy")
+
+
+def test_an_empty_csv_says_it_is_empty(client):
+    sid, _ = open_page(client)
+    before = session(client, sid)["dataset"]
+    r = client.post(f"/ui/{sid}/csv", files={"file": ("blank.csv", "\n", "text/csv")})
+    assert "file: blank.csv is empty" in r.text
+    r = client.post(f"/ui/{sid}/csv", data={"hide": ""})
+    assert "file: choose a file to upload" in r.text
+    assert session(client, sid)["dataset"] == before
+
+
+def test_an_added_point_keeps_the_model_and_can_be_undone(client):
+    sid, _ = open_page(client, "data=xor")
+    before = trained(client, sid)
+    client.post(f"/ui/{sid}/point", data={"x1": "1.5", "x2": "-2.25", "label": "1"})
+    s = session(client, sid)
+    assert s["dataset"]["extra_points"] == [[1.5, -2.25, 1]]
+    for key in ("weights", "biases", "optimizer_state"):
+        assert s["model"][key] == before["model"][key]
+    assert s["training"]["step"] == before["training"]["step"]
+    assert s["undo"]["label"] == "added 1 point"
+    r = client.post(f"/ui/{sid}/undo", data={"hide": ""})
+    assert "Undo:" not in r.text
+    s = session(client, sid)
+    assert s["dataset"]["extra_points"] == [] and s["undo"] is None
+    assert s["model"]["weights"] == before["model"]["weights"]
+
+
+def test_undo_of_a_new_dataset_brings_back_the_trained_network(client):
+    sid, page = open_page(client)
+    before = trained(client, sid)
+    r = client.post(f"/ui/{sid}/data", data={"dataset": "xor"})
+    assert "Undo: new data" in r.text
+    assert session(client, sid)["training"]["step"] == 0
+    client.post(f"/ui/{sid}/undo", data={"hide": ""})
+    s = session(client, sid)
+    assert s["dataset"] == before["dataset"]
+    for key in ("weights", "biases", "optimizer_state"):
+        assert s["model"][key] == before["model"][key]
+    assert s["training"]["step"] == 5
+    assert s["history"]["epoch"] == before["history"]["epoch"]
+
+
+def test_a_link_s_bad_values_are_shown(client):
+    _, page = open_page(client, "lr=abc&hide=everything&colour=red")
+    text = html.unescape(page)
+    assert "Part of this link could not be used" in text
+    for problem in ("learning_rate: expected a number, got 'abc'",
+                    "hide: unknown value 'everything'", "colour: not a setting"):
+        assert problem in text, problem
+    _, page = open_page(client)
+    assert "Part of this link could not be used" not in page
+
+
+def test_every_entry_point_starts_from_the_same_model(client):
+    # The page, the JSON API (no body) and the API with only a dataset: one default model.
+    page_sid, _ = open_page(client)
+    api_doc = client.post("/api/sessions").json()
+    page_doc = session(client, page_sid)
+    for key in ("layers", "activation", "output_activation", "loss", "optimizer", "init",
+                "seed", "regularization", "weights"):
+        assert api_doc["model"][key] == page_doc["model"][key], key
+    assert api_doc["dataset"] == page_doc["dataset"]
+    assert api_doc["training"]["batch_size"] == page_doc["training"]["batch_size"]
