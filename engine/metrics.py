@@ -5,12 +5,19 @@ classes, precision, recall and F1 are binary with class 1 as the positive
 class; with more, they are macro averages (the unweighted mean of the per-class
 values, F1 computed per class and then averaged, as sklearn's ``average="macro"``).
 
-0/0 cases (as sklearn's ``zero_division=0`` and ``r2_score(force_finite=True)``):
+A ratio whose denominator is 0 is undefined and given as ``None``, not as 0
+(sklearn's default ``zero_division=0`` would read as a real, terrible score):
 
-- precision of a class never predicted = 0; recall of a class never present = 0;
-  F1 = 0 when precision + recall = 0.
+- precision of a class never predicted and recall of a class never present are
+  undefined; F1, the harmonic mean of the two, is undefined when either is, and
+  0 when both are 0.
+- Binary: the class-1 value, or None. Macro: the mean over the classes where the
+  value is defined (sklearn's ``zero_division=np.nan`` leaves such classes out of
+  the average too), None if it is defined for none.
+- ``classification_report`` also lists, for each of the three, the classes whose
+  value is undefined (so a page can say why a figure reads "n/a").
 - R^2 when the targets are constant (total sum of squares 0): 1.0 if the
-  predictions are exact, else 0.0.
+  predictions are exact, else 0.0 (``r2_score(force_finite=True)``).
 
 Every metric needs at least one sample (``ValueError`` otherwise).
 """
@@ -48,50 +55,64 @@ def accuracy(labels, predicted) -> float:
 
 
 def _per_class(C: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-class precision, recall, F1 from a confusion matrix, 0/0 -> 0."""
+    """Per-class precision, recall, F1 from a confusion matrix, NaN where undefined."""
     tp = np.diag(C).astype(np.float64)
     predicted = C.sum(axis=0)
     present = C.sum(axis=1)
-    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
-    recall = np.divide(tp, present, out=np.zeros_like(tp), where=present > 0)
-    s = precision + recall
-    f1 = np.divide(2 * precision * recall, s, out=np.zeros_like(tp), where=s > 0)
+    nan = np.full_like(tp, np.nan)
+    precision = np.divide(tp, predicted, out=nan.copy(), where=predicted > 0)
+    recall = np.divide(tp, present, out=nan.copy(), where=present > 0)
+    s = precision + recall  # NaN when either is
+    f1 = np.divide(2 * precision * recall, s, out=np.where(np.isnan(s), np.nan, 0.0),
+                   where=s > 0)
     return precision, recall, f1
 
 
-def _summary(C: np.ndarray) -> tuple[float, float, float]:
-    precision, recall, f1 = _per_class(C)
-    if C.shape[0] == 2:
-        return float(precision[1]), float(recall[1]), float(f1[1])
-    return float(precision.mean()), float(recall.mean()), float(f1.mean())
+def _value(per_class: np.ndarray) -> float | None:
+    """Binary: class 1's value; else the mean over the classes where it is defined; None
+    when there is no defined value."""
+    v = per_class[1:2] if per_class.size == 2 else per_class
+    v = v[~np.isnan(v)]
+    return float(v.mean()) if v.size else None
 
 
-def precision(labels, predicted, n_classes: int = 2) -> float:
-    """TP / (TP + FP): binary (positive class 1) for 2 classes, else macro."""
+def _summary(C: np.ndarray) -> tuple[float | None, float | None, float | None]:
+    return tuple(_value(v) for v in _per_class(C))
+
+
+def precision(labels, predicted, n_classes: int = 2) -> float | None:
+    """TP / (TP + FP): binary (positive class 1) for 2 classes, else macro; None when
+    undefined (no sample predicted as class 1; macro: as any class)."""
     return _summary(confusion_matrix(labels, predicted, n_classes))[0]
 
 
-def recall(labels, predicted, n_classes: int = 2) -> float:
-    """TP / (TP + FN): binary (positive class 1) for 2 classes, else macro."""
+def recall(labels, predicted, n_classes: int = 2) -> float | None:
+    """TP / (TP + FN): binary (positive class 1) for 2 classes, else macro; None when
+    undefined (no sample of class 1; macro: of any class)."""
     return _summary(confusion_matrix(labels, predicted, n_classes))[1]
 
 
-def f1(labels, predicted, n_classes: int = 2) -> float:
-    """2 P R / (P + R): binary (positive class 1) for 2 classes, else macro of per-class F1."""
+def f1(labels, predicted, n_classes: int = 2) -> float | None:
+    """2 P R / (P + R): binary (positive class 1) for 2 classes, else macro of per-class F1;
+    None when undefined (precision or recall undefined)."""
     return _summary(confusion_matrix(labels, predicted, n_classes))[2]
 
 
 def classification_report(labels, predicted, n_classes: int) -> dict:
-    """``{"accuracy", "precision", "recall", "f1", "confusion"}`` as plain Python
-    numbers; ``confusion`` is a list of lists, rows = true class, columns = predicted."""
+    """``{"accuracy", "precision", "recall", "f1", "confusion", "undefined"}`` as plain
+    Python values; ``confusion`` is a list of lists, rows = true class, columns =
+    predicted; precision, recall and F1 are None when undefined; ``undefined`` maps each
+    of the three to the classes whose value is undefined (binary: only class 1 counts),
+    e.g. ``{"precision": [], "recall": [1], "f1": [1]}``."""
     C = confusion_matrix(labels, predicted, n_classes)
-    p, r, f = _summary(C)
+    per_class = dict(zip(("precision", "recall", "f1"), _per_class(C), strict=True))
+    counted = (1,) if n_classes == 2 else range(n_classes)
     return {
         "accuracy": float(np.trace(C) / C.sum()),
-        "precision": p,
-        "recall": r,
-        "f1": f,
+        **{name: _value(v) for name, v in per_class.items()},
         "confusion": C.tolist(),
+        "undefined": {name: [k for k in counted if np.isnan(v[k])]
+                      for name, v in per_class.items()},
     }
 
 

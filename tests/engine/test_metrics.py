@@ -46,22 +46,71 @@ def test_classification_report_is_plain():
         "recall": pytest.approx(11 / 18),
         "f1": pytest.approx(172 / 315),
         "confusion": [[2, 1, 1], [0, 2, 0], [1, 1, 1]],
+        "undefined": {"precision": [], "recall": [], "f1": []},
     }
-    assert all(type(x) is float for k, x in report.items() if k != "confusion")
+    assert all(type(report[k]) is float for k in ("accuracy", "precision", "recall", "f1"))
     assert all(type(x) is int for row in report["confusion"] for x in row)
 
 
-def test_zero_division_is_zero():
-    # No positive prediction: precision 0/0 -> 0, recall 0/2 = 0, F1 -> 0.
+def test_no_predicted_positive_leaves_precision_and_f1_undefined():
+    # No positive prediction: TP = 0, FP = 0, FN = 2, TN = 2. Precision 0/0 is undefined,
+    # recall 0/2 = 0, F1 (the harmonic mean of an undefined number) undefined.
     t, p = [1, 1, 0, 0], [0, 0, 0, 0]
-    assert metrics.precision(t, p) == 0.0
+    assert metrics.precision(t, p) is None
     assert metrics.recall(t, p) == 0.0
-    assert metrics.f1(t, p) == 0.0
+    assert metrics.f1(t, p) is None
     assert metrics.accuracy(t, p) == 0.5
-    # Class 2 neither present nor predicted: its P, R, F1 count as 0 in the macro mean.
-    t, p = [0, 1, 0, 1], [0, 1, 0, 1]
-    assert metrics.precision(t, p, 3) == pytest.approx(2 / 3)
-    assert metrics.f1(t, p, 3) == pytest.approx(2 / 3)
+    report = metrics.classification_report(t, p, 2)
+    assert report["undefined"] == {"precision": [1], "recall": [], "f1": [1]}
+
+
+def test_no_positive_sample_leaves_recall_and_f1_undefined():
+    # No sample of class 1: TP = 0, FN = 0, FP = 1, TN = 2. Precision 0/1 = 0, recall 0/0
+    # undefined, F1 undefined.
+    t, p = [0, 0, 0], [0, 1, 0]
+    report = metrics.classification_report(t, p, 2)
+    assert report == {
+        "accuracy": pytest.approx(2 / 3), "precision": 0.0, "recall": None, "f1": None,
+        "confusion": [[2, 1], [0, 0]],
+        "undefined": {"precision": [], "recall": [1], "f1": [1]},
+    }
+    # Neither present nor predicted: all three undefined, accuracy still defined.
+    report = metrics.classification_report([0, 0], [0, 0], 2)
+    assert (report["precision"], report["recall"], report["f1"]) == (None, None, None)
+    assert report["accuracy"] == 1.0
+    assert report["undefined"] == {"precision": [1], "recall": [1], "f1": [1]}
+
+
+def test_f1_is_zero_when_precision_and_recall_are_zero():
+    # Positives present and predicted, never together: TP = 0, FP = 1, FN = 1, TN = 1.
+    # P = 0/1, R = 0/1, F1 = 0 (defined: 2 TP / (2 TP + FP + FN) = 0/2).
+    t, p = [1, 0, 0], [0, 1, 0]
+    assert (metrics.precision(t, p), metrics.recall(t, p), metrics.f1(t, p)) == (0.0, 0.0, 0.0)
+    assert metrics.classification_report(t, p, 2)["undefined"] == {
+        "precision": [], "recall": [], "f1": []}
+
+
+def test_macro_means_leave_undefined_classes_out():
+    # Three classes, class 2 neither present nor predicted. Rows true, columns predicted:
+    #   [[2, 0, 0], [1, 1, 0], [0, 0, 0]]
+    # precision 2/3, 1/1, 0/0 -> mean of (2/3, 1) = 5/6; recall 2/2, 1/2, 0/0 -> 3/4;
+    # F1 4/5, 2/3, undefined -> mean of (4/5, 2/3) = 11/15.
+    t, p = [0, 0, 1, 1], [0, 0, 0, 1]
+    report = metrics.classification_report(t, p, 3)
+    assert report["confusion"] == [[2, 0, 0], [1, 1, 0], [0, 0, 0]]
+    assert report["precision"] == pytest.approx(float(F(5, 6)))
+    assert report["recall"] == pytest.approx(float(F(3, 4)))
+    assert report["f1"] == pytest.approx(float(F(11, 15)))
+    assert report["undefined"] == {"precision": [2], "recall": [2], "f1": [2]}
+    # Class 2 predicted but never present: its precision 0/1 = 0 counts, its recall does not.
+    #   [[1, 0, 1], [0, 1, 0], [0, 0, 0]]: precision 1, 1, 0 -> 2/3; recall 1/2, 1 -> 3/4;
+    #   F1 2/3, 1, undefined -> 5/6.
+    t, p = [0, 0, 1], [0, 2, 1]
+    assert metrics.precision(t, p, 3) == pytest.approx(float(F(2, 3)))
+    assert metrics.recall(t, p, 3) == pytest.approx(float(F(3, 4)))
+    assert metrics.f1(t, p, 3) == pytest.approx(float(F(5, 6)))
+    assert metrics.classification_report(t, p, 3)["undefined"] == {
+        "precision": [], "recall": [2], "f1": [2]}
 
 
 def test_regression_metrics_by_hand():
