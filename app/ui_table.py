@@ -314,6 +314,19 @@ def format_value(name: str, value: object) -> str:
     return str(value)
 
 
+def setting_of_field(field: str | None) -> str | None:
+    """The setting an error's field names: a setting's own name, or its place in the model
+    document or the dataset spec (``optimizer.eps``, ``optimizer.betas[1]``, ``layers[2]``)."""
+    if not field:
+        return None
+    if field in BY_NAME:
+        return field
+    if field == "layers" or field.startswith("layers["):
+        return "hidden"
+    path = tuple(field.replace("[", ".").replace("]", "").split("."))
+    return next((s.name for s in SETTINGS if s.path == path or s.path == path[1:]), None)
+
+
 def defaults() -> dict:
     return {s.name: s.default for s in SETTINGS}
 

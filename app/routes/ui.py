@@ -42,15 +42,31 @@ class Playground:
     settings = BY_NAME
     max_layers = ui_table.MAX_LAYERS
     max_neurons = ui_table.MAX_NEURONS
+    # The settings inside the "Output / loss / init / seed" drop-down (open when one of
+    # them was refused, so that its message shows).
+    more_fields = {"output_activation", "loss", "init", "seed", "momentum", "dampening",
+                   "alpha", "beta1", "beta2", "eps", "weight_decay"}
 
     def __init__(self, doc: Mapping, view: Mapping | None = None, errors=(),
-                 csv_error: str | None = None) -> None:
+                 csv_error: str | None = None, errors_in: str = "controls") -> None:
+        """`errors`: refused changes (exceptions with a field, or texts); one whose field
+        is a control shown on the page is said beside that control, the rest at the top of
+        panel `errors_in` ("controls" or "data_panel")."""
         self.doc = doc
         self.sid = doc["id"]
         self.view = dict(ui_table.defaults() | {"hide": ()}) | dict(view or {})
         self.hide = set(self.view.get("hide") or ())
         self.values = ui_table.values_from_session(doc, self.view)
-        self.errors = list(errors)
+        self.field_errors: dict[str, str] = {}
+        self.errors = []
+        for e in errors:
+            name = ui_table.setting_of_field(getattr(e, "field", None))
+            if name in BESIDE and self.shown(name) and name not in self.field_errors:
+                self.field_errors[name] = _error_text(e)
+            else:
+                self.errors.append(e if isinstance(e, str) else _error_text(e))
+        self.errors_in = errors_in
+        self.more_open = bool(self.field_errors.keys() & self.more_fields)
         self.csv_error = csv_error
         self.undo_label = (doc.get("undo") or {}).get("label")
         training = doc.get("training") or {}
@@ -103,6 +119,11 @@ class Playground:
     def layer_act(self, k: int) -> str:
         acts = self.values["layer_activations"]
         return acts[k] if acts else self.values["activation"]
+
+
+# Settings whose control can show its own error beside it (the rest: at the panel's top).
+BESIDE = {s.name for s in SETTINGS if s.control in ("select", "range", "number", "checkbox")}
+BESIDE |= {"hidden", "output_activation", "loss"}
 
 
 def _output_reason(task: str, n_out: int, out: str, loss: str) -> str:
@@ -329,15 +350,11 @@ async def _update(request: Request, session_id: str, primary: str, edit) -> HTML
             values = edit(current, form)
             apply_values(session, values)
         except (SettingError, EngineError, AppError) as e:
-            errors.append(_error_text(e))
+            errors.append(e)
         return session.to_dict()
 
     doc = await run_in_threadpool(work)
-    pg = Playground(doc, view, errors=errors if primary == "controls" else (),
-                    csv_error=None)
-    if errors and primary == "data_panel":
-        pg.csv_error = None
-        pg.errors = errors
+    pg = Playground(doc, view, errors=errors, errors_in=primary)
     names = [primary, "controls" if primary != "controls" else None, "pg_metrics"]
     headers = {"HX-Replace-Url": page_url(doc, view)}
     return _render(request, [n for n in names if n], pg, headers=headers)
