@@ -6,12 +6,16 @@ suite's `live_server`.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import ROOT
 
@@ -112,3 +116,134 @@ def wait_model_shown(page, doc: dict) -> None:
     for l, b in enumerate(doc["biases"]):
         for j, v in enumerate(b):
             wait_numbers(page, f'circle.nv-bias[data-layer="{l}"][data-neuron="{j}"]', v, tol=0)
+
+
+# ---- what a person sees and does (issue 11) ---------------------------------------------
+# Tests find controls by their label or role and read the page's visible text. The page
+# shows engine numbers with static/js/equations.js `fmt`: up to 4 decimals, or 3 significant
+# digits in exponent form below 1e-4; `shown_as` compares a shown number with a reference
+# within half a unit of its last printed place.
+
+NUMBER = re.compile(r"(?<![\w.#])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
+
+
+def number_tokens(text: str) -> list[str]:
+    """The numbers printed in `text`, as printed (not those inside names such as x1 or #3)."""
+    return NUMBER.findall(text)
+
+
+def half_unit(token: str) -> float:
+    """Half a unit in the last place a printed number shows."""
+    if "e" in token:
+        mantissa, exponent = token.split("e")
+        places = len(mantissa.split(".")[1]) if "." in mantissa else 0
+        return 0.5 * 10.0 ** (int(exponent) - places)
+    return 0.5 * 10.0 ** -(len(token.split(".")[1]) if "." in token else 0)
+
+
+def shown_as(token: str, want: float) -> bool:
+    """Whether the printed `token` is `want` as the page prints it."""
+    return abs(float(token) - want) <= half_unit(token) + 1e-12
+
+
+def wait_shown(locator, expected, timeout: float = 15.0) -> str:
+    """Wait until the numbers in `locator`'s visible text are `expected` (a number or a
+    list) as the page prints them; return the text."""
+    want = list(expected) if isinstance(expected, list | tuple) else [expected]
+    deadline = time.monotonic() + timeout
+    text = None
+    while True:
+        with contextlib.suppress(PlaywrightError):
+            text = locator.inner_text(timeout=1000)
+            got = number_tokens(text)
+            if len(got) == len(want) and all(map(shown_as, got, want)):
+                return text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{locator} shows {text!r}, not {want}")
+        time.sleep(0.05)
+
+
+def readout(page, label: str):
+    """The value shown after `label` in the readout bar under the network (sample,
+    target, prediction, sample loss, train loss, test loss)."""
+    return page.locator(f"xpath=//*[contains(@class, 'nv-readout')]/span"
+                        f"[normalize-space(text()[1])='{label}']/b")
+
+
+def figure(page, label: str):
+    """A figure of the output panel's list (Train loss, Accuracy, ...), by its term."""
+    return page.locator(f"xpath=//dl/div[dt[normalize-space()='{label}']]/dd")
+
+
+def session_id(page) -> str:
+    # The page does not show its session id; the tests need it to ask the server (JSON API).
+    return page.eval_on_selector("body", "b => b.dataset.sessionId")
+
+
+def neuron(page, name: str):
+    """A neuron of the network drawing, by its name ("x1", "hidden 1 neuron 2", "output 1")."""
+    return page.get_by_role("button", name=f"{name}: show its parameters", exact=True)
+
+
+# The point of an edge's drawn line where a click lands on that edge (not on a crossing
+# edge or a neuron): where the line is on the screen, as a person sees it.
+EDGE_POINT = """(path) => {
+  const len = path.getTotalLength(), m = path.getScreenCTM();
+  for (const t of [0.5, 0.4, 0.6, 0.3, 0.7, 0.25, 0.75, 0.2, 0.8, 0.15, 0.85]) {
+    const p = path.getPointAtLength(len * t);
+    const x = m.a * p.x + m.c * p.y + m.e, y = m.b * p.x + m.d * p.y + m.f;
+    if (document.elementFromPoint(x, y) === path) return [x, y];
+  }
+  return null;
+}"""
+
+
+def click_edge(page, name: str) -> None:
+    """Click the network's edge whose title (its tooltip) is `name`, e.g. "weight from x2
+    to hidden 1 neuron 1", with the mouse on its line."""
+    edge = page.locator("#network-view path[data-pick='edge']").filter(
+        has_text=re.compile(f"^{re.escape(name)}$"))
+    edge.scroll_into_view_if_needed()
+    point = edge.evaluate(EDGE_POINT)
+    assert point, f"no point of the edge {name!r} can be clicked"
+    page.mouse.click(*point)
+
+
+def set_hidden_layers(page, sizes: list[int]) -> None:
+    """Shape the hidden layers with the architecture buttons (+/- layer, +/- neuron),
+    waiting for the network drawing to show each change."""
+    controls = page.get_by_role("region", name="Training and architecture")
+    layer_menus = controls.get_by_role("combobox", name=re.compile(r"^Activation of layer \d+$"))
+
+    def column(k):
+        return page.get_by_role("button", name=re.compile(rf"^hidden {k} neuron \d+: "))
+
+    def press(name, k_shown, count):
+        controls.get_by_role("button", name=name).click()
+        expect(column(k_shown)).to_have_count(count)
+
+    # grow the last layer first: an added layer copies the last one's size
+    last = layer_menus.count()
+    while last < len(sizes) and column(last).count() < sizes[-1]:
+        press(f"Add a neuron to layer {last}", last, column(last).count() + 1)
+    while layer_menus.count() < len(sizes):
+        n = layer_menus.count()
+        press("Add a hidden layer", n + 1, column(n).count())
+    while layer_menus.count() > len(sizes):
+        n = layer_menus.count()
+        press("Remove a hidden layer", n, 0)
+    for k, want in enumerate(sizes, start=1):
+        while (n := column(k).count()) != want:
+            sign = "Add a neuron to" if n < want else "Remove a neuron from"
+            press(f"{sign} layer {k}", k, n + (1 if n < want else -1))
+
+
+def wait_until(check, what: str, timeout: float = 15.0):
+    """Poll `check()` (e.g. a question to the JSON API) until it returns something true;
+    return that. The page's changes reach the server over the socket a moment later."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:g} s: {what}")
+        time.sleep(0.05)
+    return result
