@@ -247,3 +247,19 @@ def wait_until(check, what: str, timeout: float = 15.0):
             raise AssertionError(f"not within {timeout:g} s: {what}")
         time.sleep(0.05)
     return result
+
+
+def epoch_shown(page):
+    """The epoch figure of the training bar."""
+    return page.locator("xpath=//span[normalize-space()='Epoch']/following-sibling::span[1]")
+
+
+def more_settings(page):
+    """Open the drop-down of the less used settings (output, loss, initial weights, the
+    optimizer's hyperparameters) by its summary line, if it is closed; return its body."""
+    summary = page.get_by_text(re.compile(r"^Output \S+, loss \S+"))
+    details = page.locator("details", has=summary)
+    if details.get_attribute("open") is None:
+        summary.click()
+    expect(details).to_have_attribute("open", "")
+    return details
