@@ -158,6 +158,9 @@ connection.on("frame", (frame) => {
 });
 
 connection.on("trace", (msg) => {
+  // A step pauses training first (docs/PROTOCOL.md): frames still waiting to be drawn
+  // are older than the step and must not draw over its animation.
+  pacer.clear();
   closePopover();
   steps.load(msg.trace);
 });

@@ -2,10 +2,37 @@
 
 import { setText } from "./dom.js";
 
-const DIGITS = { epoch: 0 };
+const DIGITS = { epoch: 0, step: 0 };
+const RATIOS = ["precision", "recall", "f1"];
+
+// Why precision or recall of class k is undefined (0/0) on a split, in plain words.
+const WHY = {
+  precision: (split, k) => `no ${split} sample is predicted as class ${k}`,
+  recall: (split, k) => `no ${split} sample is of class ${k}`,
+};
+
+/**
+ * The hover text of a precision, recall or F1 figure: why it reads "n/a" (binary), or which
+ * classes the macro mean leaves out; "" when every class counts. `m` is a frame's metrics.
+ */
+export function ratioNote(name, m) {
+  const classes = (m.undefined && m.undefined[name]) || [];
+  if (!classes.length) return "";
+  const split = m.split || "test";
+  // F1 is undefined where precision or recall is: it gives their reasons.
+  const reasons = classes.map((k) => name in WHY ? WHY[name](split, k)
+    : Object.keys(WHY).filter((r) => (m.undefined[r] || []).includes(k))
+      .map((r) => WHY[r](split, k)).join(" and "));
+  const text = reasons.join("; ");
+  if (m[name] === null) {
+    return name === "f1" ? `F1 needs both precision and recall: ${text}` : text;
+  }
+  return `the mean over the classes where it is defined (${text})`;
+}
 
 /** Text for one figure: integers as they are, others with 4 significant digits. */
 export function formatMetric(name, v) {
+  if (v === null && RATIOS.includes(name)) return "n/a";
   if (v === null || v === undefined || !Number.isFinite(v)) return "\u2013";
   if (name in DIGITS) return String(v);
   if (Math.abs(v) >= 1000 || (Math.abs(v) < 0.001 && v !== 0)) return v.toExponential(3);
@@ -29,11 +56,11 @@ export function forgetFigures() {
   found = { root: null, els: [] };
 }
 
-/** Show a frame's epoch, losses and test metrics (one pass over the page's figures). */
+/** Show a frame's epoch, step, losses and test metrics (one pass over the page's figures). */
 export function showMetrics(root, frame) {
   if (!frame) return;
   const m = frame.metrics || {};
-  const values = { epoch: frame.epoch };
+  const values = { epoch: frame.epoch, step: frame.step };
   if (frame.loss) Object.assign(values, { train_loss: frame.loss.train, test_loss: frame.loss.test });
   for (const key of ["accuracy", "precision", "recall", "f1", "mse", "mae", "r2"]) {
     if (key in m) values[key] = m[key];
@@ -42,6 +69,7 @@ export function showMetrics(root, frame) {
     const name = el.dataset.metric;
     if (name !== undefined) {
       if (name in values) setText(el, formatMetric(name, values[name]));
+      if (RATIOS.includes(name) && name in m) setTitle(el, ratioNote(name, m));
       continue;
     }
     if (!m.confusion) continue;
@@ -50,5 +78,13 @@ export function showMetrics(root, frame) {
     if (n === undefined) continue;
     setText(el, String(n));
     el.classList.toggle("pg-diag", i === j);
+  }
+}
+
+function setTitle(el, text) {
+  if (text) {
+    if (el.title !== text) el.title = text;
+  } else if (el.hasAttribute("title")) {
+    el.removeAttribute("title");
   }
 }

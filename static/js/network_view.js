@@ -111,6 +111,9 @@ export class NetworkView {
     this.valueLimit = new Throttle(VALUE_MS, (a) => this.writeValues(a));
     this.weightLimit = new Throttle(EDGE_MS, (f) => this.paintWeights(f.weights, f.biases, f.playing));
     svg.addEventListener("click", (ev) => this.handleClick(ev));
+    svg.addEventListener("focusin", (ev) => {
+      if (ev.target.classList && ev.target.classList.contains("nv-hit")) this.labelEdge(ev.target);
+    });
     svg.addEventListener("keydown", (ev) => {
       if ((ev.key === "Enter" || ev.key === " ") && ev.target.closest("[data-pick]")) {
         ev.preventDefault();
@@ -135,6 +138,25 @@ export class NetworkView {
 
   name(l, j) {
     return neuronName(l, j, { nLayers: this.sizes.length, features: this.features });
+  }
+
+  edgeName(l, i, j) {
+    return `weight from ${this.name(l, i)} to ${this.name(l + 1, j)}`;
+  }
+
+  /** The focused edge's label names its weight and value ("weight from x1 to hidden 1
+   * neuron 1: 0.23"); only the focused one is kept up to date (hundreds of labels rewritten
+   * per frame would cost the page, and a screen reader reads the focused one). */
+  labelEdge(hit) {
+    const l = Number(hit.dataset.layer), i = Number(hit.dataset.from), j = Number(hit.dataset.to);
+    const w = this.frame && this.frame.weights && this.frame.weights[l]?.[i]?.[j];
+    const label = this.edgeName(l, i, j) + (w === undefined ? "" : `: ${fmt(w)}`);
+    if (hit.getAttribute("aria-label") !== label) hit.setAttribute("aria-label", label);
+  }
+
+  focusedEdge() {
+    const a = document.activeElement;
+    return a && a.classList && a.classList.contains("nv-hit") && this.svg.contains(a) ? a : null;
   }
 
   build() {
@@ -165,9 +187,12 @@ export class NetworkView {
           const c = bezier(pos[l][i], pos[l + 1][j]);
           const id = `nv-e-${l}-${i}-${j}`;
           const p = el("path", { id, d: c.d, class: "nv-edge", "data-layer": l, "data-from": i, "data-to": j }, edgeG);
+          // The hit path is the edge's control: it takes clicks, and the keyboard's focus
+          // (its label gains the weight's value while focused, see labelEdge).
           el("path", {
             d: c.d, class: "nv-hit", "data-pick": "edge", "data-layer": l, "data-from": i, "data-to": j,
-          }, hitG).appendChild(this.title(`weight from ${this.name(l, i)} to ${this.name(l + 1, j)}`));
+            tabindex: "0", role: "button", "aria-label": this.edgeName(l, i, j),
+          }, hitG).appendChild(this.title(this.edgeName(l, i, j)));
           row.push(p);
           crow.push(c);
         }
@@ -400,6 +425,8 @@ export class NetworkView {
   }
 
   writeDataValues({ W, B }) {
+    const focused = this.focusedEdge();
+    if (focused) this.labelEdge(focused);
     const put = (e, v) => setData(e, "value", String(v));
     for (let l = 0; l < this.edges.length; l++) {
       const rows = this.edges[l], Wl = W[l];

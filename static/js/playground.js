@@ -92,6 +92,10 @@ export function initPlayground({ connection, root = document.body, sessionId, he
     const value = playing ? "true" : "false";
     if (host.dataset.playing === value) return;
     host.dataset.playing = value;
+    // Play and Pause take each other's place: the focus goes with them, so Space or Enter
+    // toggles again (a hidden button would drop the focus to the page).
+    const gone = $(playing ? ".pg-play" : ".pg-pause"), shown = $(playing ? ".pg-pause" : ".pg-play");
+    if (gone && shown && document.activeElement === gone) shown.focus({ preventScroll: true });
     // Each run is measured from its start; paused, nothing trains and the speed reads 0
     // (not the last run's figure).
     state.rate = { t: 0, epoch: 0, frames: 0 };
@@ -227,10 +231,16 @@ export function initPlayground({ connection, root = document.body, sessionId, he
     forgetFigures();
     showStatus();
     schedule();
+    // A new link (each Share renders the panel anew) goes to the clipboard; the note says
+    // whether the browser let it.
     const url = $("[data-share-url]");
-    if (url && url.value !== state.copied) {
-      state.copied = url.value;
-      copyText(url.value);
+    if (url && !url.nvCopied) {
+      url.nvCopied = true;
+      copyText(url.value).then((ok) => {
+        const note = $("[data-share-note]");
+        if (!note) return;
+        note.textContent = ok ? "Link copied to the clipboard." : "Could not copy: select the link and copy it.";
+      });
     }
   });
 
