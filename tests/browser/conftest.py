@@ -263,3 +263,12 @@ def more_settings(page):
         summary.click()
     expect(details).to_have_attribute("open", "")
     return details
+
+
+def close_more_settings(page) -> None:
+    """Close that drop-down again (by its summary line), as a person does when done."""
+    summary = page.get_by_text(re.compile(r"^Output \S+, loss \S+"))
+    details = page.locator("details", has=summary)
+    if details.get_attribute("open") is not None:
+        summary.click()
+    expect(details).not_to_have_attribute("open", "")

@@ -1,25 +1,56 @@
-"""The step-by-step animation of one training step (issue 4, item 3)."""
+"""The step-by-step animation of one training step (issue 4, item 3).
+
+The tests press "Step one sample", the phase buttons, the transport buttons and keys, and
+read the phase from the phase buttons (aria-current), the caption and the equations."""
 
 from __future__ import annotations
 
-from tests.browser.conftest import load, shot, wait_model_shown
+import re
 
-PHASES = ["sample", "forward", "loss", "backward", "update", "evaluate"]
+from playwright.sync_api import expect
+
+from tests.browser.conftest import (
+    click_edge,
+    load,
+    neuron,
+    number_tokens,
+    shot,
+    shown_as,
+    wait_shown,
+)
+from tests.browser.test_network_view import params_panel, slider_value
+from tests.browser.test_update_equations import hand_gradients, selected_sample
+
+PHASES = ["sample", "forward", "loss", "backward", "update", "evaluation"]
+
+
+def phase_button(page, phase: str):
+    letter = "abcdef"[PHASES.index(phase)]
+    return page.get_by_role("group", name="jump to a phase").get_by_role(
+        "button", name=f"{letter} · {phase}", exact=True)
 
 
 def phase(page) -> str:
-    return page.get_attribute("#step-panel", "data-current-phase")
+    """The current phase: the phase button marked as the current step."""
+    current = page.get_by_role("group", name="jump to a phase").locator('[aria-current="step"]')
+    expect(current).to_have_count(1)
+    return current.inner_text().split("·")[1].strip()
+
+
+def caption(page):
+    return params_panel(page).locator('[data-role="caption"]')
 
 
 def start_paused(page):
     """Ask for one traced sample step; pause the animation on its first step."""
-    page.click('[data-action="step-sample"]')
-    page.wait_for_function("() => document.querySelector('#step-panel').dataset.currentPhase")
-    if page.get_attribute("#step-panel", "data-playing") == "true":
-        page.click('[data-action="anim-toggle"]')
-    page.click('button[data-phase="sample"]')
-    page.wait_for_function(
-        "() => document.querySelector('#step-panel').dataset.stepIndex === '0'")
+    page.get_by_role("button", name="Step one sample").click()
+    expect(phase_button(page, "sample")).to_be_enabled()
+    pause = page.get_by_role("button", name="pause (space)")
+    if pause.is_visible():
+        pause.click()
+    expect(page.get_by_role("button", name="play (space)")).to_be_visible()
+    phase_button(page, "sample").click()
+    expect(caption(page)).to_have_text(re.compile(r"^\(a\) Sample"))
 
 
 def test_every_phase_in_order_ending_with_the_apis_weights(page, server, api):
@@ -27,83 +58,91 @@ def test_every_phase_in_order_ending_with_the_apis_weights(page, server, api):
     start_paused(page)
     seen = [phase(page)]
     shot(page, "phase-a-sample-1280x800")
-    while phase(page) != "evaluate":
-        index = page.get_attribute("#step-panel", "data-step-index")
+    while phase(page) != "evaluation":
+        text = caption(page).inner_text()
         page.keyboard.press("ArrowRight")
-        page.wait_for_function(
-            "i => document.querySelector('#step-panel').dataset.stepIndex !== i", arg=index)
+        expect(caption(page)).not_to_have_text(text)  # every step has its own caption
         p = phase(page)
         if p != seen[-1]:
             seen.append(p)
             shot(page, f"phase-{'abcdef'[PHASES.index(p)]}-{p}-1280x800")
-        caption = page.inner_text('[data-role="caption"]')
-        assert caption and "(" in caption
-        assert page.locator('[data-role="equations"] .eq-line').count() > 0
+        assert caption(page).inner_text().startswith(f"({'abcdef'[PHASES.index(p)]}) ")
+        assert params_panel(page).locator('[data-role="equations"] code').count() > 0
     assert seen == PHASES
     doc = api.get(f"/api/sessions/{sid}/model").json()
     assert doc["optimizer_state"]["step"] == 1
-    wait_model_shown(page, doc)
+    # the network now shows the server's weights: the output's incoming weights and bias
+    neuron(page, "output 1").click()
+    panel = params_panel(page)
+    for i in range(doc["layers"][-2]):
+        wait_shown(slider_value(panel, f"weight from hidden 2 neuron {i + 1} to output 1"),
+                   doc["weights"][-1][i][0])
+    wait_shown(slider_value(panel, "bias of output 1"), doc["biases"][-1][0])
 
 
 def test_jump_back_play_and_keyboard(page, server, api):
-    load(page, server)
+    sid = load(page, server)
     start_paused(page)
-    page.click('button[data-phase="loss"]')
+    phase_button(page, "loss").click()
     assert phase(page) == "loss"
-    assert page.get_attribute('button[data-phase="loss"]', "aria-current") == "step"
-    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    expect(phase_button(page, "loss")).to_have_attribute("aria-current", "step")
     page.keyboard.press("ArrowLeft")
     assert phase(page) == "forward"
-    page.click('button[data-phase="update"]')
+    phase_button(page, "update").click()
     assert phase(page) == "update"
     # the update phase shows old -> new on the edges
-    assert page.locator(".nv-edge-label").count() > 0
-    assert "→" in page.locator(".nv-edge-label").first.text_content()
+    labels = page.locator("#network-view").get_by_text("→")
+    expect(labels.first).to_be_visible()
+    assert re.fullmatch(r"-?[\d.e-]+→-?[\d.e-]+", labels.first.text_content())
     # space plays from here to the end at the fastest speed; the last phase is evaluation
-    page.locator('[data-action="anim-speed"]').fill("4")
-    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    page.get_by_role("slider", name="animation speed").fill("4")
+    caption(page).click()  # the focus leaves the slider (keys typed into it move it)
     page.keyboard.press(" ")
-    page.wait_for_function(
-        "() => document.querySelector('#step-panel').dataset.currentPhase === 'evaluate'")
-    assert page.get_attribute("#step-panel", "data-playing") == "false"
+    expect(phase_button(page, "evaluation")).to_have_attribute("aria-current", "step")
+    expect(page.get_by_role("button", name="play (space)")).to_be_visible()
+    assert api.get(f"/api/sessions/{sid}/model").json()["optimizer_state"]["step"] == 1
     # space on a finished step asks for the next one
     page.keyboard.press(" ")
-    page.wait_for_function(
-        "() => document.querySelector('#step-panel').dataset.currentPhase !== 'evaluate'")
+    expect(phase_button(page, "evaluation")).not_to_have_attribute("aria-current", "step")
+    assert api.get(f"/api/sessions/{sid}/model").json()["optimizer_state"]["step"] == 2
 
 
 def test_the_gradient_check_button_shows_the_engines_verdict(page, server, api):
     sid = load(page, server)
-    page.locator('[data-action="gradient-check"]').click()
-    box = page.locator('[data-role="gradcheck"]')
-    page.wait_for_function(
-        "() => document.querySelector('[data-role=\"gradcheck\"]').dataset.value")
-    shown = float(box.get_attribute("data-value"))
-    expected = api.get(f"/api/sessions/{sid}/gradient-check").json()
-    assert shown == expected["max_relative_error"] < 1e-6
+    page.get_by_role("button", name="Check gradients").click()
+    box = params_panel(page).get_by_text(re.compile(r"^Gradient check on"))
+    expect(box).to_contain_text("backpropagation agrees")
     text = box.inner_text()
+    expected = api.get(f"/api/sessions/{sid}/gradient-check").json()
+    shown = re.search(r"largest relative error (\S+) over", text).group(1)
+    assert shown_as(shown, expected["max_relative_error"]), (text, expected)
+    assert expected["max_relative_error"] < 1e-6
     assert f"over {expected['checked']} of {expected['total']} parameters" in text
-    assert "backpropagation agrees" in text
 
 
-def test_slider_gradient_hints_follow_the_step(page, server):
+def test_slider_gradient_hints_follow_the_step(page, server, api):
     """Before the backward phase a weight's hint (in the parameter panel) gives the gradient
-    of the frame the step started from; from it on, the gradient the step computed (the
-    trace's own number)."""
-    load(page, server)
-    page.locator('path.nv-hit[data-layer="1"][data-from="0"][data-to="0"]').dispatch_event(
-        "click")
-    hint = page.locator('#step-panel [data-role="params"] .nv-slider:has(input[data-layer="1"]'
-                        '[data-from="0"][data-to="0"]) [data-role="gradient"]')
-    hint.wait_for()
+    of the frame the step started from; from it on, the gradient the step computed, here
+    computed again by hand from the weights and the sample before the step."""
+    sid = load(page, server)
+    label = "weight from hidden 1 neuron 1 to hidden 2 neuron 1"
+    click_edge(page, label)
+    page.keyboard.press("Escape")  # the panel's slider is read, not the slider box's
+    hint = params_panel(page).locator(".nv-slider").filter(
+        has=page.get_by_role("slider", name=label, exact=True)).locator("span").filter(
+        has_text="∂L/∂w")
+    expect(hint).to_be_visible()
+    doc = api.get(f"/api/sessions/{sid}/model").json()
+    x, t = selected_sample(api, sid, doc)
+    g = hand_gradients(doc, x, t)["weights"][1][0][0]
     start_paused(page)
-    assert "in this step" not in hint.inner_text()
-    page.click('button[data-phase="backward"]')
-    g = page.evaluate("() => window.nnplay.steps.stepper.trace.gradients.weights[1][0][0]")
+    expect(hint).not_to_contain_text("in this step")
+    phase_button(page, "backward").click()
+    expect(hint).to_contain_text("in this step")
     shown = hint.inner_text()
-    assert "in this step" in shown, shown
-    number = float(shown.split("=")[1].split()[0])
-    assert abs(number - g) <= 5e-3 * abs(g)  # shown to three or four significant digits
-    assert hint.get_attribute("data-sign") == str((g > 0) - (g < 0))
-    page.click('button[data-phase="forward"]')
-    assert "in this step" not in hint.inner_text()
+    number = number_tokens(shown.split("=")[1])[0]
+    assert shown_as(number, g), (shown, g)  # shown to four decimals
+    arrow = "▲ raise it" if g < 0 else "▼ lower it" if g > 0 else "no effect"
+    assert shown.startswith(arrow), shown
+    phase_button(page, "forward").click()
+    expect(hint).not_to_contain_text("in this step")

@@ -1,43 +1,50 @@
 """The update phase (e) of the step animation shows each optimizer's rule with the
-trace's numbers put in (static/js/equations.js `updateEquation`).
+step's numbers put in (static/js/equations.js `updateEquation`).
 
-For sgd, momentum, nesterov, rmsprop, adam and adamw the optimizer is given state first
-(two steps through the JSON API), then the page steps one sample, jumps to the update
-phase and selects a weight (and a bias). Every number printed in the selected
-parameter's equations is compared, in order and within its printed precision, with the
-trace the page received; the new value and buffers, the effective gradient
-g = dL/dw + weight_decay w and adamw's decayed w (1 - lr weight_decay) are recomputed
-here in plain Python floats with torch.optim's rules, from the trace's old value,
-gradient and state before.
+From the default page, as a person would: pick the plane data (a regression: linear
+output, mse), pick the optimizer and set its hyperparameters in the settings, press "Step
+one epoch" (so the optimizer has state), then "Step one sample", jump to the update phase
+and click a weight (and a bias). Every number printed in the selected parameter's
+equations is compared, in order and within its printed precision, with a reference
+computed here in plain Python floats: the sample's gradient by the chain rule from the
+server's weights before the step, then torch.optim's rules (tests/hand_optimizers.py) from
+the server's value and optimizer state before the step; the server's state after the step
+must be that reference too.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import hand_optimizers as hand
-from tests.browser.conftest import load, shot
-
-PHASES_UPDATE = 'button[data-phase="update"]'
-
-WEIGHTS = [[[0.2, -0.5], [0.4, 0.3]], [[0.7], [-0.6]]]
-BIASES = [[0.1, -0.2], [0.05]]
+from tests.browser.conftest import (
+    click_edge,
+    close_more_settings,
+    epoch_shown,
+    load,
+    more_settings,
+    shot,
+    shown_as,
+    wait_until,
+)
 
 CASES = {
     "sgd": {"learning_rate": 0.1, "weight_decay": 0.05},
     "momentum": {"learning_rate": 0.1, "momentum": 0.9, "dampening": 0.2, "weight_decay": 0.05},
     "nesterov": {"learning_rate": 0.1, "momentum": 0.8, "weight_decay": 0.05},
     "rmsprop": {"learning_rate": 0.01, "alpha": 0.9, "eps": 1e-8, "weight_decay": 0.05},
-    "adam": {"learning_rate": 0.05, "betas": [0.8, 0.99], "eps": 1e-8, "weight_decay": 0.05},
-    "adamw": {"learning_rate": 0.05, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.1},
+    "adam": {"learning_rate": 0.03, "betas": [0.8, 0.99], "eps": 1e-8, "weight_decay": 0.05},
+    "adamw": {"learning_rate": 0.03, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.1},
     # without weight decay the trace's gradient itself is printed inside each line
     "momentum-nodecay": {"learning_rate": 0.1, "momentum": 0.9, "dampening": 0.0,
                          "weight_decay": 0.0},
     "nesterov-nodecay": {"learning_rate": 0.1, "momentum": 0.8, "weight_decay": 0.0},
     "rmsprop-nodecay": {"learning_rate": 0.01, "alpha": 0.9, "eps": 1e-8, "weight_decay": 0.0},
-    "adam-nodecay": {"learning_rate": 0.05, "betas": [0.8, 0.99], "eps": 1e-8,
+    "adam-nodecay": {"learning_rate": 0.03, "betas": [0.8, 0.99], "eps": 1e-8,
                      "weight_decay": 0.0},
 }
 BUFFERS = {"sgd": [], "momentum": ["momentum_buffer"], "nesterov": ["momentum_buffer"],
@@ -55,19 +62,11 @@ def printed_numbers(text: str) -> list[str]:
     return NUMBER.findall(text.split(" = ", 1)[1])
 
 
-def precision(token: str) -> float:
-    """Half a unit in the last place fmt() prints."""
-    if "e" in token:
-        return 0.5 * 10.0 ** (int(token.split("e")[1]) - 2)
-    return 0.5e-4
-
-
 def assert_printed(text: str, expected: list[float]):
     got = printed_numbers(text)
     assert len(got) == len(expected), f"{text!r}: printed {got}, expected {expected}"
     for token, want in zip(got, expected, strict=True):
-        assert abs(float(token) - want) <= precision(token) + 1e-12, \
-            f"{text!r}: {token} is not {want!r}"
+        assert shown_as(token, want), f"{text!r}: {token} is not {want!r}"
 
 
 def expected_lines(name, hp, p, g, used, decayed, before, after, new, t):
@@ -110,131 +109,176 @@ def expected_lines(name, hp, p, g, used, decayed, before, after, new, t):
     return lines
 
 
+# ---- references computed here --------------------------------------------------------
+
+
+def at(tree: dict, kind: str, index: tuple) -> float:
+    """weights[l][i][j] or biases[l][j] of a {weights, biases} tree."""
+    if kind == "weight":
+        l, i, j = index
+        return tree["weights"][l][i][j]
+    l, j = index
+    return tree["biases"][l][j]
+
+
+def selected_sample(api, sid: str, doc: dict) -> tuple[list[float], list[float]]:
+    """The selected sample's inputs and target, as the loss sees them: the point's x1, x2
+    (the default features, no preprocessing); the label itself for a regression, 0/1 for
+    sigmoid with binary cross-entropy."""
+    session = api.get(f"/api/sessions/{sid}").json()
+    spec = session["dataset"]
+    assert spec["features"] == ["x1", "x2"] and spec["preprocessing"] == "none", spec
+    smp = session["training"]["sample"]
+    split = api.get(f"/api/sessions/{sid}/dataset").json()[smp["split"]]
+    assert (doc["output_activation"], doc["loss"]) in (("linear", "mse"),
+                                                       ("sigmoid", "binary_cross_entropy"))
+    return list(split["points"][smp["index"]]), [float(split["labels"][smp["index"]])]
+
+
+def hand_gradients(doc: dict, x: list[float], t: list[float]) -> dict:
+    """dL/dW and dL/db of one sample by the chain rule in plain floats, for tanh hidden
+    layers and either a linear output with mse (delta = 2 (y - t) / outputs) or a sigmoid
+    output with binary cross-entropy (delta = y - t); no regularization."""
+    assert doc["activation"] == "tanh" and not doc["layer_activations"]
+    assert doc["regularization"]["name"] == "none" or doc["regularization"]["rate"] == 0
+    W, B = doc["weights"], doc["biases"]
+    a = [list(x)]
+    for l in range(len(W)):
+        z = [sum(a[l][i] * W[l][i][j] for i in range(len(a[l]))) + B[l][j]
+             for j in range(len(B[l]))]
+        if l < len(W) - 1:
+            a.append([math.tanh(v) for v in z])
+        elif doc["output_activation"] == "sigmoid":
+            a.append([1.0 / (1.0 + math.exp(-v)) for v in z])
+        else:
+            a.append(z)
+    y = a[-1]
+    scale = 2.0 / len(y) if doc["loss"] == "mse" else 1.0
+    delta = [scale * (y[j] - t[j]) for j in range(len(y))]
+    grads = {"weights": [None] * len(W), "biases": [None] * len(W)}
+    for l in reversed(range(len(W))):
+        grads["weights"][l] = [[a[l][i] * d for d in delta] for i in range(len(a[l]))]
+        grads["biases"][l] = list(delta)
+        delta = [sum(W[l][i][j] * delta[j] for j in range(len(delta))) * (1 - a[l][i] ** 2)
+                 for i in range(len(a[l]))]
+    return grads
+
+
 # ---- the page ------------------------------------------------------------------------
 
-
-def at(tree: dict, kind: str, index: tuple, prefix: str = "") -> float:
-    """{prefix}weights[l][i][j] or {prefix}biases[l][j] of a {weights, biases} tree."""
-    if kind == "weight":
-        l, i, j = index
-        return tree[f"{prefix}weights"][l][i][j]
-    l, j = index
-    return tree[f"{prefix}biases"][l][j]
+FIELDS = {"momentum": "Momentum", "dampening": "Dampening", "alpha": "Smoothing (alpha)",
+          "eps": "epsilon", "weight_decay": "Weight decay"}
 
 
-def setup_session(page, server, api, name: str, hp: dict) -> tuple[str, dict]:
-    """The page's session with our model and an optimizer that already has state.
+def optimizer_of(api, sid: str) -> dict:
+    return api.get(f"/api/sessions/{sid}").json()["model"]["optimizer"]
 
-    Returns the session id and the trace of the second (last) API step."""
+
+def set_up(page, server, api, name: str, hp: dict) -> str:
+    """The plane data and the optimizer `name` with `hp`, set with the page's controls one
+    after the other, each once the server holds the one before; one epoch trained so the
+    optimizer has state. Returns the session id."""
     sid = load(page, server)
-    doc = {"layers": [2, 2, 1], "activation": "tanh", "output_activation": "linear",
-           "loss": "mse", "optimizer": {"name": name, **hp},
-           "weights": WEIGHTS, "biases": BIASES}
-    api.put(f"/api/sessions/{sid}/model", json=doc).raise_for_status()
-    page.wait_for_function(
-        "name => window.nnplay.state.model && window.nnplay.state.model.optimizer.name === name"
-        " && document.querySelectorAll('#network-view .nv-node').length === 5", arg=name)
-    for _ in range(2):
-        r = api.post(f"/api/sessions/{sid}/step", json={"unit": "sample"})
-        r.raise_for_status()
-    return sid, r.json()
+    page.get_by_role("button", name="plane", exact=True).click()
+    wait_until(lambda: api.get(f"/api/sessions/{sid}").json()["model"]["loss"] == "mse",
+               "the plane data (a regression: linear output, mse)")
+    page.get_by_role("combobox", name="Optimizer", exact=True).select_option(name)
+    wait_until(lambda: optimizer_of(api, sid)["name"] == name, f"the optimizer is {name}")
+    lr = hp["learning_rate"]
+    page.get_by_role("combobox", name="Learning rate", exact=True).select_option(str(lr))
+    wait_until(lambda: optimizer_of(api, sid)["learning_rate"] == lr, f"learning rate {lr}")
+    fields = [(FIELDS[k], v, lambda o, k=k: o[k]) for k, v in hp.items() if k in FIELDS]
+    if "betas" in hp:
+        fields += [("beta1", hp["betas"][0], lambda o: o["betas"][0]),
+                   ("beta2", hp["betas"][1], lambda o: o["betas"][1])]
+    for label, value, held in fields:
+        more_settings(page)
+        field = page.get_by_role("spinbutton", name=label, exact=True)
+        if float(field.input_value()) != value:
+            field.fill(repr(value))
+            field.press("Enter")
+        wait_until(lambda held=held, value=value: held(optimizer_of(api, sid)) == value,
+                   f"the server holds {label} = {value}")
+    opt = optimizer_of(api, sid)
+    assert opt["name"] == name and all(opt[k] == v for k, v in hp.items()), opt
+    close_more_settings(page)
+    page.get_by_role("button", name="Step one epoch").click()
+    expect(epoch_shown(page)).to_have_text("1")
+    return sid
 
 
-def step_to_update(page) -> dict:
-    """Step one sample in the page, pause, jump to (e) update; the trace the page shows."""
-    page.click('[data-action="step-sample"]')
-    page.wait_for_function(
-        "() => { const t = window.nnplay.steps.stepper.trace; return t && t.update.step === 3; }")
-    if page.get_attribute("#step-panel", "data-playing") == "true":
-        page.click('[data-action="anim-toggle"]')
-    page.click(PHASES_UPDATE)
-    assert page.get_attribute("#step-panel", "data-current-phase") == "update"
-    return page.evaluate("() => window.nnplay.steps.stepper.trace")
+def step_to_update(page) -> None:
+    """Step one sample in the page, pause, jump to (e) update."""
+    page.get_by_role("button", name="Step one sample").click()
+    update = page.get_by_role("button", name="e · update", exact=True)
+    expect(update).to_be_enabled()
+    pause = page.get_by_role("button", name="pause (space)")
+    if pause.is_visible():
+        pause.click()
+    update.click()
+    expect(update).to_have_attribute("aria-current", "step")
 
 
-def shown_equations(page, kind: str, index: tuple) -> tuple[str, list[tuple[str, str]]]:
-    """Select a weight (click its edge) or a bias; the title and (label, text) lines of
-    its update equation. A weight shows its own equation alone; a bias shows the weights
-    into its neuron and then its own, titled "bias of ..."."""
+NAMES = {("weight", (1, 1, 0)): ("hidden 1 neuron 2", "hidden 2 neuron 1"),
+         ("weight", (0, 0, 1)): ("x1", "hidden 1 neuron 2"),
+         ("bias", (1, 0)): ("hidden 2 neuron 1",)}
+
+
+def shown_equations(page, kind: str, index: tuple, t: int) -> tuple[str, list[tuple[str, str]]]:
+    """Click a weight's edge or a bias's marker; the title and (label, text) lines of its
+    update equation. A weight shows its own equation alone; a bias shows the weights into
+    its neuron and then its own, titled "bias of ..."."""
+    names = NAMES[(kind, index)]
     if kind == "weight":
-        l, i, j = index
-        target = f'path.nv-hit[data-layer="{l}"][data-from="{i}"][data-to="{j}"]'
-        want = {"kind": "weight", "layer": l, "from": i, "to": j}
+        click_edge(page, f"weight from {names[0]} to {names[1]}")
+        title = f"update (step {t}): {names[0]} → {names[1]}"
     else:
-        l, j = index
-        target = f'circle.nv-bias[data-layer="{l}"][data-neuron="{j}"]'
-        want = {"kind": "bias", "layer": l, "neuron": j}
-    page.locator(target).dispatch_event("click")
-    page.wait_for_function(
-        """want => {
-            const sel = window.nnplay.steps.selection;
-            return !!sel && Object.keys(want).every((k) => sel[k] === want[k]);
-        }""", arg=want)
-    groups = page.evaluate("""() => {
-        const text = (e, sel) => e.querySelector(sel).textContent;
-        return [...document.querySelectorAll('[data-role="equations"] .eq-group')].map((g) => [
-            text(g, '.eq-title'),
-            [...g.querySelectorAll('.eq-line')].map((r) => [text(r, '.eq-label'), text(r, 'code')]),
-        ]);
-    }""")
+        page.locator("#network-view circle[data-pick='bias']").filter(
+            has_text=re.compile(f"^bias of {names[0]}$")).click()
+        title = f"update (step {t}): bias of {names[0]}"
+    groups = page.locator('[data-role="equations"] .eq-group')
+    mine = groups.filter(has=page.get_by_text(title, exact=True))
+    expect(mine).to_have_count(1)
     if kind == "weight":
-        assert len(groups) == 1, groups
-        return groups[0]
-    mine = [g for g in groups if ": bias of " in g[0]]
-    assert len(mine) == 1, groups
-    return mine[0]
+        expect(groups).to_have_count(1)
+    lines = mine.locator(".eq-line")
+    return title, list(zip(lines.locator(".eq-label").all_inner_texts(),
+                           lines.locator("code").all_inner_texts(), strict=True))
 
 
 PARAMS = [("weight", (1, 1, 0)), ("weight", (0, 0, 1)), ("bias", (1, 0))]
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_update_equation_shows_the_optimizers_rule_with_the_traces_numbers(
+def test_update_equation_shows_the_optimizers_rule_with_the_steps_numbers(
         page, server, api, case):
     name = case.split("-")[0]
     hp = CASES[case]
-    sid, previous = setup_session(page, server, api, name, hp)
-    trace = step_to_update(page)
-    u = trace["update"]
-    assert u["optimizer"] == name and u["step"] == 3
-    assert u["hyperparameters"] == {**u["hyperparameters"], **hp}
-    # the page's trace continues the API's steps, and the server kept what it shows
-    assert u["weights_before"] == previous["update"]["weights_after"]
-    assert u["biases_before"] == previous["update"]["biases_after"]
-    assert u["state_before"] == previous["update"]["state_after"]
-    doc = api.get(f"/api/sessions/{sid}/model").json()
-    assert doc["weights"] == u["weights_after"] and doc["biases"] == u["biases_after"]
-    assert doc["optimizer_state"]["step"] == 3
-    for key in BUFFERS[name]:
-        assert doc["optimizer_state"][key] == u["state_after"][key]
-
-    before_tree = {"weights": u["weights_before"], "biases": u["biases_before"]}
-    after_tree = {"weights": u["weights_after"], "biases": u["biases_after"]}
+    sid = set_up(page, server, api, name, hp)
+    before = api.get(f"/api/sessions/{sid}/model").json()
+    t = before["optimizer_state"]["step"] + 1
+    x, target = selected_sample(api, sid, before)
+    grads = hand_gradients(before, x, target)
+    step_to_update(page)
+    after = api.get(f"/api/sessions/{sid}/model").json()
+    assert after["optimizer_state"]["step"] == t
     for kind, index in PARAMS:
-        p, g = at(before_tree, kind, index), at(trace["gradients"], kind, index)
-        before = {k: at(u["state_before"][k], kind, index) for k in BUFFERS[name]}
-        after = {k: at(u["state_after"][k], kind, index) for k in BUFFERS[name]}
-        assert g != 0 and all(v != 0 for v in before.values()), "buffers should be non-zero"
-        new, state = hand.update(name, hp, p, g, before, 3)
-        assert at(after_tree, kind, index) == pytest.approx(new, rel=1e-12, abs=1e-15)
-        assert after == pytest.approx(state, rel=1e-12, abs=1e-18)
-        # the values the rule formed on the way, as the trace reports them
-        start, g_rule = hand.decay(name, hp, p, g)
-        used = at(u["gradients_used"], kind, index)
-        assert used == pytest.approx(g_rule, rel=1e-15, abs=1e-18)
-        if hp["weight_decay"] and name != "adamw":
-            assert used != g
-        decayed = at(u, kind, index, prefix="decayed_") if name == "adamw" else None
-        if name == "adamw":
-            assert decayed == pytest.approx(start, rel=1e-15, abs=0) and decayed != p
-        else:
-            assert "decayed_weights" not in u and "decayed_biases" not in u
+        p, g = at(before, kind, index), at(grads, kind, index)
+        state0 = {k: at(before["optimizer_state"][k], kind, index) for k in BUFFERS[name]}
+        state1 = {k: at(after["optimizer_state"][k], kind, index) for k in BUFFERS[name]}
+        assert g != 0 and all(v != 0 for v in state0.values()), "buffers should be non-zero"
+        # the server took the step the reference takes
+        new, state = hand.update(name, hp, p, g, state0, t)
+        assert at(after, kind, index) == pytest.approx(new, rel=1e-12, abs=1e-15)
+        assert state1 == pytest.approx(state, rel=1e-12, abs=1e-18)
+        # the values the rule forms on the way
+        start, used = hand.decay(name, hp, p, g)
+        decayed = start if name == "adamw" else None
 
-        title, lines = shown_equations(page, kind, index)
-        assert title.startswith("update (step 3): "), title
-        want = expected_lines(name, hp, p, g, used, decayed, before, after,
-                              at(after_tree, kind, index), 3)
-        assert [label for label, _ in lines] == [label for label, _ in want], lines
+        title, lines = shown_equations(page, kind, index, t)
+        want = expected_lines(name, hp, p, g, used, decayed, state0, state1,
+                              at(after, kind, index), t)
+        assert [label for label, _ in lines] == [label for label, _ in want], (title, lines)
         for (_, text), (_, numbers) in zip(lines, want, strict=True):
             assert_printed(text, numbers)
         if case in ("adam", "adamw", "sgd") and (kind, index) == PARAMS[0]:
