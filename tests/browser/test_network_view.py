@@ -38,6 +38,10 @@ def name_of(layers: list[int], l: int, j: int, features=("x1", "x2")) -> str:
     return f"output {j + 1}" if l == len(layers) - 1 else f"hidden {l} neuron {j + 1}"
 
 
+# POST /api/sessions/{id}/forward only computes (it changes nothing): the server's own
+# outputs for given points, the reference the page's numbers are checked against.
+
+
 def selected_point(api, sid):
     """The selected sample's point and label, from the server."""
     smp = api.get(f"/api/sessions/{sid}").json()["training"]["sample"]

@@ -51,7 +51,7 @@ def test_picking_a_dataset_changes_the_picture(page, server, api):
         "aria-pressed", "false")
     expect(page).to_have_url(re.compile(r"[?&]data=spiral\b"))
     assert api.get(f"/api/sessions/{sid}").json()["dataset"]["name"] == "spiral"
-    # The spiral's points are drawn: the picture is no longer the circle's.
+    # The spiral's points are drawn: the picture is no longer the circle's (pixels, read back).
     page.wait_for_function("before => document.querySelector('#pg-boundary').toDataURL() "
                            "!== before", arg=before)
     shot(page, "playground-data-spiral")

@@ -298,7 +298,8 @@ def test_layout_screenshots(browser, server, api, size):
         play(page)
         wait_figure(page, "Accuracy", 0.5)
         pause(page, api, sid)
-        # Nothing of the three panels is cut off sideways (the page's layout width).
+        # Nothing of the three panels is cut off sideways: the layout's width, as laid out
+        # (geometry has no text to read).
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= size[0]
         shot(page, f"playground-{size[0]}x{size[1]}")

@@ -107,6 +107,7 @@ def test_worked_example_shows_the_right_numbers(browser, server, api, size):
         assert doc["weights"][0][0] == pytest.approx([0.24, -0.7], abs=1e-12)
         assert doc["weights"][0][1] == pytest.approx([-0.88, 0.4], abs=1e-12)
         assert doc["biases"][0] == pytest.approx([-0.22, 0.1], abs=1e-12)
+        # the server's outputs with its new weights (POST /forward only computes)
         fwd = api.post(f"/api/sessions/{sid}/forward", json={"inputs": [[0.5, -1.0]]}).json()
         wait_shown(readout(page, "prediction"), fwd["outputs"][0])
         shot(page, f"worked-example-f-evaluate-{tag}")
