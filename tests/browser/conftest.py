@@ -198,13 +198,17 @@ EDGE_POINT = """(path) => {
 }"""
 
 
+def edge(page, name: str):
+    """An edge of the network drawing, a button named after its weight ("weight from x2 to
+    hidden 1 neuron 1"; focused, its name ends with the weight's value)."""
+    return page.get_by_role("button", name=re.compile(f"^{re.escape(name)}(: .*)?$"))
+
+
 def click_edge(page, name: str) -> None:
-    """Click the network's edge whose title (its tooltip) is `name`, e.g. "weight from x2
-    to hidden 1 neuron 1", with the mouse on its line."""
-    edge = page.locator("#network-view path[data-pick='edge']").filter(
-        has_text=re.compile(f"^{re.escape(name)}$"))
-    edge.scroll_into_view_if_needed()
-    point = edge.evaluate(EDGE_POINT)
+    """Click the edge named `name` with the mouse on its line."""
+    line = edge(page, name)
+    line.scroll_into_view_if_needed()
+    point = line.evaluate(EDGE_POINT)
     assert point, f"no point of the edge {name!r} can be clicked"
     page.mouse.click(*point)
 

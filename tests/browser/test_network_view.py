@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import (
     click_edge,
+    edge,
     load,
     neuron,
     number_tokens,
@@ -121,6 +122,9 @@ def test_dragging_a_weight_slider_shows_the_apis_outputs_and_loss(page, server, 
         wait_shown(slider_value(box, label), value)
         wait_until(lambda v=value: model_of(api, sid)["weights"][0][1][0] == v,
                    f"the server holds the weight {value}")
+    # the edge itself, focused, is named with its weight
+    edge(page, label).focus()
+    expect(edge(page, label)).to_have_accessible_name(f"{label}: 0.75")
     # the readouts show the server's outputs for the sample, and both splits' losses as
     # recomputed here from the server's outputs
     point, _ = selected_point(api, sid)
