@@ -165,10 +165,16 @@ class Live:
         frames (bench_server: 50 sessions of 6x8 fell from 7.2 to 5.4 frames/s each)."""
         if len(self.trainers) > 1:
             return
-        waiting = [c.idle.wait() for c in self.clients.get(session.id, ()) if not c.idle.is_set()]
+        waiting = [asyncio.ensure_future(c.idle.wait())
+                   for c in self.clients.get(session.id, ()) if not c.idle.is_set()]
         if waiting:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*waiting), FRAME_WAIT_SECONDS)
+            # Tasks cancelled here, not a gather: a gather cut short by a shutdown kept a
+            # CancelledError nobody read, and asyncio logged it as an error.
+            try:
+                await asyncio.wait(waiting, timeout=FRAME_WAIT_SECONDS)
+            finally:
+                for task in waiting:
+                    task.cancel()
 
     # ---- one connection ------------------------------------------------------------
 

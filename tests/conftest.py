@@ -53,14 +53,18 @@ def wait_healthy(proc: subprocess.Popen, base_url: str) -> None:
     raise RuntimeError(f"the server did not answer {base_url}/healthz in {START_TIMEOUT} s")
 
 
-def stop_server(proc: subprocess.Popen) -> None:
+def stop_server(proc: subprocess.Popen) -> str:
+    """Stop the server; returns what it logged."""
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    proc.log.seek(0)
+    text = proc.log.read()
     proc.log.close()
+    return text
 
 
 @pytest.fixture(scope="session")

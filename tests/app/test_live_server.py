@@ -1,6 +1,7 @@
 """Against the real server process (the `live_server` fixture): HTTP and the WebSocket."""
 
 import json
+import socket
 
 import httpx
 import pytest
@@ -159,3 +160,28 @@ def test_sessions_are_isolated(live_server, http, sid):
     with stream(live_server, other) as ws:
         assert receive(ws)["session"]["model"]["weights"] == HAND_MODEL["weights"]
     http.delete(f"/api/sessions/{other}")
+
+
+def test_a_client_leaving_right_after_a_message_logs_no_error():
+    # A tab closed right after a pause: the server's answer finds the socket gone. That is
+    # a client leaving, not an error: the server's log must hold no traceback for it.
+    from tests.conftest import free_port, start_server, stop_server
+
+    port = free_port()
+    proc = start_server(port)
+    log = ""
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=WAIT) as c:
+            sid = c.post("/api/sessions").json()["id"]
+            for k in range(30):
+                with connect(base.replace("http", "ws", 1) + f"/api/sessions/{sid}/stream") as ws:
+                    receive(ws)  # the snapshot
+                    ws.send(json.dumps({"type": "play"}))
+                    ws.send(json.dumps({"type": "pause", "id": k}))
+                    ws.socket.shutdown(socket.SHUT_RDWR)  # gone at once, no closing handshake
+            assert c.get("/healthz").status_code == 200
+            c.delete(f"/api/sessions/{sid}")
+    finally:
+        log = stop_server(proc)
+    assert "Traceback" not in log and "WebSocketDisconnect" not in log, log
