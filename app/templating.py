@@ -2,7 +2,8 @@
 
 Templates get `static_url(path)`, which appends ``?v=<short content hash>`` so that a
 changed file gets a new URL; files imported by plain path (ES modules) are revalidated
-instead (the static mount answers with ``Cache-Control: no-cache`` and an ETag).
+instead (the static mount answers with ``Cache-Control: no-cache`` and an ETag). They also
+get `class_colours`, the one list of class colours (app/palette.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import hashlib
 from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
+
+from app.palette import CLASS_COLOURS
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
@@ -45,3 +48,4 @@ def static_url(path: str) -> str:
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["static_url"] = static_url
+templates.env.globals["class_colours"] = CLASS_COLOURS

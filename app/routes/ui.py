@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from app import ui_table, urlstate
 from app.errors import AppError
+from app.palette import class_colour
 from app.templating import templates
 from app.ui_table import BY_NAME, SETTINGS, SettingError
 from engine.csvdata import parse_csv
@@ -28,8 +29,6 @@ from engine.errors import EngineError
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
-CLASS_COLOURS = ("#e08214", "#2166ac", "#009e73", "#cc79a7", "#56b4e9", "#d55e00",
-                 "#f0e442", "#000000")
 THUMB_POINTS = 120
 
 
@@ -161,10 +160,10 @@ def thumbnail(name: str) -> Markup:
     for (x1, x2), y in zip(points, labels, strict=True):
         if d.task == "regression":
             t = 0.5 if hi == lo else (y - lo) / (hi - lo)
-            colour = CLASS_COLOURS[1] if t >= 0.5 else CLASS_COLOURS[0]
+            colour = class_colour(1 if t >= 0.5 else 0)  # the ramp's two ends
             opacity = round(0.3 + 0.7 * round(abs(2 * t - 1) * 4) / 4, 2)  # 5 shades
         else:
-            colour, opacity = CLASS_COLOURS[int(y) % len(CLASS_COLOURS)], 1.0
+            colour, opacity = class_colour(y), 1.0
         # a dot: a circle of radius r around (x1, -x2), as two arcs
         groups.setdefault((colour, opacity), []).append(
             f"M{x1 - r:.2f} {-x2:.2f}a{r} {r} 0 1 0 {2 * r} 0a{r} {r} 0 1 0 {-2 * r} 0")

@@ -3,13 +3,8 @@
 // test points on a canvas on top. Draws what it is given; no fetching, no numbers recomputed.
 
 import { colorOf, decodeBase64, paintClasses, paintHeatmap } from "./heatmap.js";
-
-// Okabe-Ito based class colours; 0 and 1 match the diverging ramp's ends.
-export const CLASS_RGB = [
-  [179, 88, 6], [5, 113, 176], [0, 158, 115], [204, 121, 167],
-  [86, 180, 233], [213, 94, 0], [240, 228, 66], [0, 0, 0],
-];
-export const classColor = (k) => `rgb(${CLASS_RGB[k % CLASS_RGB.length].join(",")})`;
+// The class colours (app/palette.py); 0 and 1 are the diverging ramp's ends.
+import { classColor, classRgb } from "./palette.js";
 
 /**
  * Paint `boundary` (frame.boundary) and `data` (snapshot.dataset) onto the plot's two
@@ -32,6 +27,15 @@ export function drawBoundary({ map, points }, boundary, data, { showTest = false
   points.nvData = data;
   points.nvKey = key;
   drawPoints(points, data, extent, range, showTest);
+}
+
+/**
+ * Draw the points again at the next `drawBoundary` (after an htmx swap: htmx sets a swapped
+ * element's width and height again when it settles, which clears a canvas).
+ */
+export function forgetPoints(points) {
+  points.nvData = undefined;
+  points.nvKey = undefined;
 }
 
 function drawPoints(canvas, data, extent, range, showTest) {
@@ -60,7 +64,7 @@ function drawPoints(canvas, data, extent, range, showTest) {
 function paintMap(canvas, b, discretize) {
   if (b.kind === "classes") {
     paintClasses(canvas, {
-      data: b.data, size: b.size, colors: CLASS_RGB,
+      data: b.data, size: b.size, colors: classRgb(),
       confidence: discretize ? null : b.confidence,
     });
     return;
