@@ -373,19 +373,29 @@ const TYPING = new Set(["INPUT", "SELECT", "TEXTAREA"]);
 /**
  * Wires the step panel: "Step one sample" asks the server for a traced step; the
  * trace that answers is played phase by phase on the network view. While a step is
- * on screen (before its evaluation phase) live frames are held back, so the network
- * shows the numbers of the step being explained; the evaluation phase shows the newest frame.
+ * on screen (before its evaluation phase) the page's state (page_state.js) holds live frames
+ * back, so the page shows the numbers of the step being explained; the evaluation phase
+ * shows the newest frame. The frames before and after the step are the state's
+ * (`state.step`), not copies kept here.
  */
 export class StepController {
-  constructor(root, { connection, view, context = () => ({}), onEquations = null }) {
+  constructor(root, { connection, state, view, context = () => ({}) }) {
     this.root = root;
     this.connection = connection;
+    this.state = state;
     this.view = view;
     this.context = context;
     this.selection = null;
-    this.before = null;
-    this.after = null;
-    this.stepper = new Stepper({ onChange: () => this.render() });
+    this.stepper = new Stepper({
+      onChange: () => {
+        state.hold(this.active);
+        this.render();
+      },
+    });
+    // A frame held back during the update phase brings the values the update shows.
+    state.on("frame", () => {
+      if (state.held && this.stepper.step.phase === "update") this.render();
+    });
     this.q = (sel) => root.querySelector(sel);
     this.eqBox = this.q('[data-role="equations"]');
     this.caption = this.q('[data-role="caption"]');
@@ -407,27 +417,16 @@ export class StepController {
     this.connection.send({ type: "step", unit: "sample" });
   }
 
+  /** Play a step's trace (the state's `step` began with it). */
   load(trace) {
-    this.before = this.view.frame;
-    this.after = null;
     this.stepper.load(trace, { play: true });
   }
 
   /** Forget the step on screen (a new snapshot, a dragged weight). */
   reset() {
     if (!this.stepper.trace) return;
+    this.state.endStep();
     this.stepper.unload();
-  }
-
-  /** Offer a live frame; returns true if it is held back for the animation. */
-  frame(f) {
-    if (!this.stepper.trace) return false;
-    this.after = f;
-    if (this.active) {
-      if (this.stepper.step.phase === "update") this.render();
-      return true;
-    }
-    return false;
   }
 
   setSelection(sel) {
@@ -494,27 +493,28 @@ export class StepController {
       this.onIdle?.();
       return;
     }
-    const ctx = { ...this.context(), before: this.before, after: this.after };
+    const { before, after } = this.state.step || {};
+    const ctx = { ...this.context(), before, after };
     const u = trace.update;
     if (step.phase !== "evaluate") {
       // The sliders' gradient hints follow the step: from its backward phase on they give
       // this step's gradients; before it, those of the frame the step started from.
       const backward = PHASES.findIndex((p) => p.key === "backward");
       const mine = PHASES.findIndex((p) => p.key === step.phase) >= backward;
-      this.onGradients?.(mine ? { source: "this_step", ...trace.gradients } : this.before?.gradients ?? null);
+      this.onGradients?.(mine ? { source: "this_step", ...trace.gradients } : before?.gradients ?? null);
     }
     if (step.phase === "evaluate") {
       this.view.clearOverlay();
-      if (this.after) this.view.applyFrame(this.after);
-      this.onLive?.(this.after);
+      // the newest frame becomes the page's (every panel draws it), or, if none came yet,
+      // the panels held back during the step are drawn again
+      this.state.show(after || this.state.frame);
     } else {
       const late = step.phase === "update";
-      const base = { ...(late && this.after ? this.after : this.before || {}) };
+      const base = { ...(late && after ? after : before || {}) };
       base.weights = late ? u.weights_after : u.weights_before;
       base.biases = late ? u.biases_after : u.biases_before;
       this.view.applyFrame(base);
       this.view.showOverlay({ ...overlayFor(step, trace, this.selection), duration: Math.min(900, s.msPerStep * 0.7) });
-      this.view.frame = this.before;  // the live frame of record stays the pre-step one
     }
     const phase = PHASES.find((p) => p.key === step.phase);
     const n = trace.layers.length;

@@ -1,62 +1,40 @@
 // Loss curves for train and test as an SVG chart with axes; hovering shows the values.
-// The points are the engine's history (snapshot.session.history, then frame.history).
+// The points are the engine's history, as the page's state holds it (page_state.js).
 
 const NS = "http://www.w3.org/2000/svg";
 const W = 320, H = 140, PAD = { l: 40, r: 8, t: 8, b: 22 };
 const MAX_POINTS = 400;  // drawn points per curve; longer histories are thinned
 
 export class LossChart {
-  constructor() {
-    this.epoch = [];
-    this.train = [];
-    this.test = [];
-    this.changed = true;  // points came since the last draw
-  }
-
-  /** Replace the history (a snapshot's `session.history`). */
-  reset(h) {
-    this.epoch = (h && h.epoch ? h.epoch : []).slice();
-    this.train = (h && h.train_loss ? h.train_loss : []).slice();
-    this.test = (h && h.test_loss ? h.test_loss : []).slice();
-    this.offset = (h && h.offset) || 0;
-    this.changed = true;
-  }
-
-  /** Append a frame's `history` (points from index `start` on). */
-  append(h) {
-    if (!h || !h.epoch || !h.epoch.length) return;
-    const at = Math.max(0, (h.start ?? this.offset + this.epoch.length) - (this.offset || 0));
-    this.epoch.length = Math.min(this.epoch.length, at);
-    this.train.length = this.epoch.length;
-    this.test.length = this.epoch.length;
-    this.epoch.push(...h.epoch);
-    this.train.push(...h.train_loss);
-    this.test.push(...h.test_loss);
-    this.changed = true;
+  /** `history`: the page's loss history (page_state.js `History`), read, never changed here. */
+  constructor(history) {
+    this.history = history;
+    this.drawn = -1;  // the history's version last drawn
   }
 
   /** Draw into `svg` (an <svg> with viewBox 0 0 320 140); a no-op when nothing changed. */
   draw(svg) {
-    if (!svg || (svg === this.svg && !this.changed && svg.firstChild)) return;
+    const h = this.history;
+    if (!svg || (svg === this.svg && this.drawn === h.version && svg.firstChild)) return;
     this.svg = svg;
-    this.changed = false;
-    const n = this.epoch.length;
+    this.drawn = h.version;
+    const n = h.epoch.length;
     // The first epochs' loss can dwarf the rest: past 20 points, the axis is scaled to the
     // points after the first twentieth (earlier ones are clipped at the top).
     const skip = n > 20 ? Math.ceil(n / 20) : 0;
     const finite = (a) => a.slice(skip).filter(Number.isFinite);
-    const ys = finite(this.train).concat(finite(this.test));
+    const ys = finite(h.train).concat(finite(h.test));
     const yMax = niceMax(ys.length ? Math.max(...ys) : 1);
-    const x0 = n ? this.epoch[0] : 0;
-    const x1 = n ? Math.max(this.epoch[n - 1], x0 + 1) : 1;
+    const x0 = n ? h.epoch[0] : 0;
+    const x1 = n ? Math.max(h.epoch[n - 1], x0 + 1) : 1;
     const sx = (e) => PAD.l + ((e - x0) / (x1 - x0)) * (W - PAD.l - PAD.r);
     const sy = (v) => H - PAD.b - (Math.min(v, yMax) / yMax) * (H - PAD.t - PAD.b);
     this.scale = { sx, x0, x1 };
     const stride = Math.max(1, Math.ceil(n / MAX_POINTS));
     const line = (vals) => {
       const pts = [];
-      for (let i = 0; i < n; i += stride) if (Number.isFinite(vals[i])) pts.push(`${sx(this.epoch[i]).toFixed(1)},${sy(vals[i]).toFixed(1)}`);
-      if (n && (n - 1) % stride && Number.isFinite(vals[n - 1])) pts.push(`${sx(this.epoch[n - 1]).toFixed(1)},${sy(vals[n - 1]).toFixed(1)}`);
+      for (let i = 0; i < n; i += stride) if (Number.isFinite(vals[i])) pts.push(`${sx(h.epoch[i]).toFixed(1)},${sy(vals[i]).toFixed(1)}`);
+      if (n && (n - 1) % stride && Number.isFinite(vals[n - 1])) pts.push(`${sx(h.epoch[n - 1]).toFixed(1)},${sy(vals[n - 1]).toFixed(1)}`);
       return pts.join(" ");
     };
     const yTicks = [0, yMax / 2, yMax];
@@ -70,8 +48,8 @@ export class LossChart {
         ${xTicks.map((e) => `<text x="${sx(e)}" y="${H - 6}" text-anchor="middle">${e}</text>`).join("")}
         <text x="${W - PAD.r}" y="${H - PAD.b - 4}" text-anchor="end" class="pg-axis-title">epoch</text>
       </g>
-      <polyline class="pg-line pg-line--train" points="${line(this.train)}"/>
-      <polyline class="pg-line pg-line--test" points="${line(this.test)}"/>
+      <polyline class="pg-line pg-line--train" points="${line(h.train)}"/>
+      <polyline class="pg-line pg-line--test" points="${line(h.test)}"/>
       <g class="pg-hover" visibility="hidden">
         <line y1="${PAD.t}" y2="${H - PAD.b}"/>
         <rect rx="3" height="30" width="120" y="${PAD.t}"/>
@@ -89,7 +67,7 @@ export class LossChart {
   }
 
   hover(ev) {
-    const svg = this.svg, n = this.epoch.length;
+    const svg = this.svg, h = this.history, n = h.epoch.length;
     if (!svg || !n || !this.scale) return;
     const box = svg.getBoundingClientRect();
     const x = ((ev.clientX - box.left) / box.width) * W;
@@ -97,10 +75,10 @@ export class LossChart {
     const e = x0 + ((x - PAD.l) / (W - PAD.l - PAD.r)) * (x1 - x0);
     let i = 0;  // the history point nearest to the pointer's epoch
     let lo = 0, hi = n - 1;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (this.epoch[mid] < e) lo = mid + 1; else hi = mid; }
-    i = lo > 0 && Math.abs(this.epoch[lo - 1] - e) < Math.abs(this.epoch[lo] - e) ? lo - 1 : lo;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (h.epoch[mid] < e) lo = mid + 1; else hi = mid; }
+    i = lo > 0 && Math.abs(h.epoch[lo - 1] - e) < Math.abs(h.epoch[lo] - e) ? lo - 1 : lo;
     const g = svg.querySelector(".pg-hover");
-    const px = this.scale.sx(this.epoch[i]);
+    const px = this.scale.sx(h.epoch[i]);
     g.setAttribute("visibility", "visible");
     g.querySelector("line").setAttribute("x1", px);
     g.querySelector("line").setAttribute("x2", px);
@@ -108,9 +86,9 @@ export class LossChart {
     g.querySelector("rect").setAttribute("x", left);
     const t1 = g.querySelector(".pg-hover-text"), t2 = g.querySelector(".pg-hover-text2");
     t1.setAttribute("x", left + 5); t2.setAttribute("x", left + 5);
-    t1.textContent = `epoch ${this.epoch[i]}  train ${fmt(this.train[i])}`;
-    t2.textContent = `test ${fmt(this.test[i])}`;
-    svg.dataset.hoverEpoch = String(this.epoch[i]);
+    t1.textContent = `epoch ${h.epoch[i]}  train ${fmt(h.train[i])}`;
+    t2.textContent = `test ${fmt(h.test[i])}`;
+    svg.dataset.hoverEpoch = String(h.epoch[i]);
   }
 }
 

@@ -1,8 +1,10 @@
-// The page's controller: opens the session's stream, draws the network from its
-// snapshots and frames, wires the weight and bias sliders and the step panel,
-// then loads the playground's own module (static/js/playground.js) if it exists.
+// The page's controller: opens the session's stream, keeps its state in one holder
+// (static/js/page_state.js), draws the network from it, wires the weight and bias sliders
+// and the step panel, then loads the playground's own module (static/js/playground.js) if
+// it exists.
 
 import { Connection } from "./connection.js";
+import { PageState } from "./page_state.js";
 import { NetworkView } from "./network_view.js";
 import { StepController, renderEquations } from "./animation.js";
 import { fmt, neuronName, forwardEquationFromFrame } from "./equations.js";
@@ -12,6 +14,7 @@ import { FramePacer } from "./pacer.js";
 
 const sessionId = document.body.dataset.sessionId;
 const connection = new Connection(sessionId);
+const state = new PageState(connection);
 const root = document.getElementById("network-view");
 const svg = root.querySelector(".nv-svg");
 const popover = root.querySelector(".nv-popover");
@@ -19,17 +22,15 @@ const stepRoot = document.getElementById("step-panel");
 const paramsBox = stepRoot.querySelector('[data-role="params"]');
 const eqBox = stepRoot.querySelector('[data-role="equations"]');
 
-const state = { model: null, features: [], preprocessing: "none", dataset: null, frame: null, selection: null, opener: null };
+// What the user picked and the control that opened the popover: the view's own, not the
+// session's (that is in `state`).
+const ui = { selection: null, opener: null };
 
-const view = new NetworkView(svg, { onPick: (sel, ev) => pick(sel, ev) });
-const steps = new StepController(stepRoot, { connection, view, context: () => context() });
+const view = new NetworkView(svg, { onPick: (sel, ev) => pick(sel, ev), shown: () => state.frame });
+const steps = new StepController(stepRoot, { connection, state, view, context: () => context() });
 steps.onIdle = () => showSelectionEquations();
 steps.onGradients = (gradients) => {
   if (state.frame) refreshSliders({ ...state.frame, gradients });
-};
-steps.onLive = (f) => {
-  if (f) refreshLive(f);
-  playground?.render();  // the panels held back during the step show the step's result now
 };
 
 // ---- model structure ---------------------------------------------------------------
@@ -50,7 +51,7 @@ function name(l, j) {
 }
 
 function context() {
-  const f = steps.before || state.frame;
+  const f = (state.step && state.step.before) || state.frame;
   return {
     features: state.features,
     preprocessing: state.preprocessing,
@@ -66,19 +67,15 @@ function setStructure(frame) {
 
 // ---- frames ------------------------------------------------------------------------
 
-function applyFrame(frame) {
-  state.frame = frame;
-  if (!frame.weights) return;
+/** Draw the network, its readouts and sliders for `frame`: the page's (state.frame), or
+ * one given (bench/bench_browser.py times this with recorded frames). */
+function applyFrame(frame = state.frame) {
+  if (!frame || !frame.weights) return;
   setStructure(frame);
   view.applyFrame(frame);
-  refreshLive(frame);
-}
-
-function refreshLive(frame) {
-  state.frame = frame;
   readout(frame);
   refreshSliders(frame);
-  paintBigMap();
+  paintBigMap(frame);
   if (!steps.stepper.trace) equationsSoon(frame.playing);
 }
 
@@ -126,46 +123,45 @@ function readout(frame) {
   }
 }
 
-connection.on("snapshot", (msg) => {
+state.on("snapshot", () => {
   pacer.clear();
   hideBigMap();  // the neurons are drawn anew
-  state.model = msg.session.model;
-  state.features = msg.session.dataset.features || [];
-  state.preprocessing = msg.session.dataset.preprocessing || "none";
-  state.dataset = msg.dataset;
+  const frame = state.frame;
+  if (ui.selection && !validSelection(ui.selection, sizesOf(frame))) select(null);
+  // The drawing of the new shape before the step on screen is forgotten: that draws the
+  // page's frame (the new one) again.
+  if (frame.weights) setStructure(frame);
   steps.reset();
-  if (state.selection && !validSelection(state.selection, sizesOf(msg.frame))) select(null);
   closePopover();
-  applyFrame(msg.frame);
+  applyFrame();
 });
 
-// While training plays, frames are drawn one per animation frame (static/js/pacer.js),
+// While training plays, frames are shown one per animation frame (static/js/pacer.js),
 // the network view and the playground's panels together; no work is spent on a frame that
 // would never be seen. While paused a frame answers the user's own change (a slider): it
-// is applied at once, ready for the next paint, instead of waiting for an animation frame.
-const pacer = new FramePacer((frame) => {
-  applyFrame(frame);
-  playground?.render(frame);
-});
-connection.on("frame", (frame) => {
-  if (steps.frame(frame)) return;
+// is shown at once, ready for the next paint, instead of waiting for an animation frame.
+// While a step is explained, the state holds frames back (its evaluation phase shows them).
+const pacer = new FramePacer((frame) => state.show(frame));
+state.on("frame", (frame) => {
+  if (state.held) return;
   if (frame.playing) {
     pacer.push(frame);
     return;
   }
   pacer.clear();
-  applyFrame(frame);
+  state.show(frame);
 });
+state.on("show", () => applyFrame());
 
-connection.on("trace", (msg) => {
+state.on("trace", (trace) => {
   // A step pauses training first (docs/PROTOCOL.md): frames still waiting to be drawn
   // are older than the step and must not draw over its animation.
   pacer.clear();
   closePopover();
-  steps.load(msg.trace);
+  steps.load(trace);
 });
 
-connection.on("error", (msg) => {
+state.on("error", (msg) => {
   const c = stepRoot.querySelector('[data-role="caption"]');
   c.textContent = `Not done: ${msg.field ? msg.field + ": " : ""}${msg.message}`;
 });
@@ -179,7 +175,7 @@ function validSelection(sel, sizes) {
 }
 
 function select(sel) {
-  state.selection = sel;
+  ui.selection = sel;
   view.select(sel);
   steps.setSelection(sel);
   renderParams();
@@ -310,7 +306,7 @@ function paramsOf(sel) {
 
 function renderParams() {
   paramsBox.replaceChildren();
-  const sel = state.selection;
+  const sel = ui.selection;
   if (!sel || !state.frame) return;
   const h = document.createElement("div");
   h.className = "sp-params-title";
@@ -344,7 +340,7 @@ function openPopover(sel, ev) {
   const y = Math.max(4, Math.min(stage.height - hgt - 4, pt.y - stage.top + 10));
   popover.style.left = `${x}px`;
   popover.style.top = `${y}px`;
-  state.opener = ev && ev.target ? ev.target.closest("[data-pick]") : null;
+  ui.opener = ev && ev.target ? ev.target.closest("[data-pick]") : null;
   const keyboard = ev && (ev.type === "keydown" || ev.detail === 0);
   if (keyboard) (body.querySelector("input") || popover.querySelector("button")).focus();
 }
@@ -354,7 +350,7 @@ function closePopover() {
   const hadFocus = popover.contains(document.activeElement);
   popover.hidden = true;
   popover.querySelector(".nv-pop-body").replaceChildren();
-  if (state.opener && hadFocus) state.opener.focus();
+  if (ui.opener && hadFocus) ui.opener.focus();
 }
 
 popover.querySelector('[data-action="close-slider"]').addEventListener("click", closePopover);
@@ -368,7 +364,7 @@ document.addEventListener("pointerdown", (ev) => {
 // ---- equations when no step is on screen -------------------------------------------
 
 function showSelectionEquations() {
-  const sel = state.selection, frame = state.frame;
+  const sel = ui.selection, frame = state.frame;
   if (!frame || !view.sizes) return;
   const groups = [];
   if (sel && sel.kind === "neuron" && sel.layer > 0) {
@@ -435,8 +431,8 @@ stepRoot.querySelector('[data-action="gradient-check"]')?.addEventListener("clic
 const bigMap = root.querySelector(".nv-bigmap");
 let bigNode = null;  // [layer, neuron] shown, or null
 
-function paintBigMap() {
-  const h = state.frame && state.frame.heatmaps;
+function paintBigMap(frame = state.frame) {
+  const h = frame && frame.heatmaps;
   if (!bigNode || !h) return;
   const index = h.nodes.findIndex(([l, j]) => l === bigNode[0] && j === bigNode[1]);
   if (index < 0) return;
@@ -479,15 +475,12 @@ for (const [enter, leave] of [["pointerover", "pointerout"], ["focusin", "focuso
 
 // ---- the playground (its own module, loaded when present) -------------------------------
 
-let playground = null;
 import("./playground.js")
-  .then((m) => {
-    playground = m.initPlayground({ connection, root: document, sessionId, held: () => steps.active });
-  })
+  .then((m) => m.initPlayground({ connection, state, root: document, sessionId }))
   .catch((err) => {
     if (!/Failed to fetch|Cannot find module|404|Importing a module script failed/i.test(String(err && err.message))) {
       console.warn("nnplay: the playground module did not start", err);
     }
   });
 
-window.nnplay = { connection, view, steps, state, applyFrame };  // for bench/ and debugging
+window.nnplay = { connection, state, view, steps, applyFrame };  // for bench/ and debugging

@@ -94,12 +94,16 @@ function along(c, t) {
 }
 
 export class NetworkView {
-  /** `svg`: the <svg> element to draw in; `onPick({kind, layer, ...}, event)`: a click on a part. */
-  constructor(svg, { onPick = () => {} } = {}) {
+  /**
+   * `svg`: the <svg> element to draw in; `onPick({kind, layer, ...}, event)`: a click on a
+   * part; `shown()`: the page's frame of record (page_state.js), the one drawn again after the
+   * step animation's overlay and read for a focused edge's label.
+   */
+  constructor(svg, { onPick = () => {}, shown = () => null } = {}) {
     this.svg = svg;
     this.onPick = onPick;
+    this.shown = shown;
     this.sizes = null;
-    this.frame = null;
     this.selection = null;
     this.heatIndex = new Map();
     this.heatKey = "";
@@ -133,7 +137,6 @@ export class NetworkView {
     this.activations = activations;
     this.geo = layout(sizes);
     this.build();
-    this.frame = null;  // the caller applies a frame of the new shape next
   }
 
   name(l, j) {
@@ -149,7 +152,8 @@ export class NetworkView {
    * per frame would cost the page, and a screen reader reads the focused one). */
   labelEdge(hit) {
     const l = Number(hit.dataset.layer), i = Number(hit.dataset.from), j = Number(hit.dataset.to);
-    const w = this.frame && this.frame.weights && this.frame.weights[l]?.[i]?.[j];
+    const f = this.shown();
+    const w = f && f.weights && f.weights[l]?.[i]?.[j];
     const label = this.edgeName(l, i, j) + (w === undefined ? "" : `: ${fmt(w)}`);
     if (hit.getAttribute("aria-label") !== label) hit.setAttribute("aria-label", label);
   }
@@ -335,7 +339,6 @@ export class NetworkView {
 
   /** Apply a frame (docs/PROTOCOL.md "Frames"): weights, biases, the sample's values, heatmaps. */
   applyFrame(frame) {
-    this.frame = frame;
     if (!this.sizes) return;
     this.weightLimit.run(frame, frame.playing);
     const smp = frame.sample;
@@ -577,6 +580,7 @@ export class NetworkView {
     this.labelG?.replaceChildren();
     this.dotG?.replaceChildren();
     this.svg.querySelectorAll(".dim, .active").forEach((e) => e.classList.remove("dim", "active"));
-    if (this.frame) this.applyFrame(this.frame);
+    const f = this.shown();
+    if (f) this.applyFrame(f);
   }
 }

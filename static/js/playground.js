@@ -1,9 +1,9 @@
-// The playground controller: wires the data, training and output panels to the
-// session's stream (docs/PROTOCOL.md). Server messages in, clicks out; every
-// number shown is the engine's (metrics.js), pictures come from frames (boundary.js,
+// The playground controller: wires the data, training and output panels to the page's
+// state (page_state.js, fed by the session's stream, docs/PROTOCOL.md). State in, clicks out;
+// every number shown is the engine's (metrics.js), pictures come from frames (boundary.js,
 // chart.js). The panels themselves are server-rendered htmx partials.
 
-import { drawBoundary, toPlane } from "./boundary.js";
+import { drawBoundary, forgetPoints, toPlane } from "./boundary.js";
 import { LossChart } from "./chart.js";
 import { forgetFigures, showMetrics } from "./metrics.js";
 import { copyText, exportModel, exportPng, exportSvg } from "./share.js";
@@ -19,16 +19,16 @@ const SOCKET_ACTIONS = {
 };
 
 /**
- * `held()` says whether the step animation is holding live frames back (they show at its
- * evaluation phase): the panels then keep showing the numbers from before the step, and
- * `render()` (returned) is called again when the animation lets go.
+ * The panels draw the page's state (`state`, page_state.js): its shown frame, data points,
+ * history and status. While the step animation holds live frames back (`state.held`; they
+ * show at its evaluation phase) the panels keep showing the numbers from before the step.
  */
-export function initPlayground({ connection, root = document.body, sessionId, held = () => false }) {
+export function initPlayground({ connection, state, root = document.body, sessionId }) {
   const $ = (sel) => root.querySelector(sel);
   const host = root.body || root;  // `root` may be the document: its body carries the flags
-  const state = {
-    data: null, frame: null, status: null, snapshots: 0,
-    chart: new LossChart(), chartAt: 0, pending: false, rate: { t: 0, epoch: 0, frames: 0 },
+  // These panels' own drawing state (the session's is the page state's, `state`).
+  const ui = {
+    chart: new LossChart(state.history), chartAt: 0, pending: false, rate: { t: 0, epoch: 0, frames: 0 },
   };
   const options = () => ({
     showTest: !!$('[data-toggle="show_test"]')?.checked,
@@ -42,30 +42,30 @@ export function initPlayground({ connection, root = document.body, sessionId, he
     return q;
   };
 
-  /** Draw the panels for `frame`: the newest, or while training plays the one main.js's
-   * pacer shows in this animation frame. */
-  function render(frame = state.frame) {
-    state.pending = false;
-    if (held()) return;
+  /** Draw the panels for the page's frame (state.frame: while training plays, the one
+   * main.js's pacer shows in this animation frame). */
+  function render() {
+    ui.pending = false;
+    if (state.held) return;
     const t0 = performance.now();
+    const frame = state.frame;
     const map = $("#pg-boundary-map"), points = $("#pg-boundary");
-    if (map && points) drawBoundary({ map, points }, frame && frame.boundary, state.data, options());
+    if (map && points) drawBoundary({ map, points }, frame && frame.boundary, state.dataset, options());
     showMetrics(root, frame);
     // The chart is a whole SVG redrawn: ten times a second is plenty while training runs.
-    const playing = host.dataset && host.dataset.playing === "true";
-    if (!playing || t0 - state.chartAt >= CHART_MS) {
-      state.chart.draw($("#pg-loss-chart"));
-      state.chartAt = t0;
+    if (!state.playing || t0 - ui.chartAt >= CHART_MS) {
+      ui.chart.draw($("#pg-loss-chart"));
+      ui.chartAt = t0;
     }
     showSpeed();
     // The bench (bench/bench_playground.py) reads these through the Performance API.
     performance.measure("pg-render", { start: t0, end: performance.now() });
   }
   const schedule = () => {
-    if (!state.pending) {
-      state.pending = true;
+    if (!ui.pending) {
+      ui.pending = true;
       requestAnimationFrame(() => {
-        if (state.pending) render();
+        if (ui.pending) render();
       });
     }
   };
@@ -73,7 +73,7 @@ export function initPlayground({ connection, root = document.body, sessionId, he
   function showSpeed() {
     // Frames and epochs per second as this page receives them while training plays (what
     // reaches the page, not an engine number), over windows of a second.
-    const f = state.frame, r = state.rate, now = performance.now();
+    const f = state.newest, r = ui.rate, now = performance.now();
     if (!f || !f.playing) return;
     if (!r.t) Object.assign(r, { t: now, epoch: f.epoch, frames: 0 });
     if (now - r.t >= 1000) {
@@ -98,7 +98,7 @@ export function initPlayground({ connection, root = document.body, sessionId, he
     if (gone && shown && document.activeElement === gone) shown.focus({ preventScroll: true });
     // Each run is measured from its start; paused, nothing trains and the speed reads 0
     // (not the last run's figure).
-    state.rate = { t: 0, epoch: 0, frames: 0 };
+    ui.rate = { t: 0, epoch: 0, frames: 0 };
     if (!playing) writeSpeed(0, 0);
   }
 
@@ -127,12 +127,8 @@ export function initPlayground({ connection, root = document.body, sessionId, he
     } catch { /* offline: the address bar keeps the last URL */ }
   }
 
-  function onSnapshot(msg) {
-    state.snapshots++;
-    state.data = msg.dataset;
-    state.chart.reset(msg.session && msg.session.history);
-    setPlaying(msg.session && msg.session.training && msg.session.training.playing);
-    if (msg.frame) state.frame = msg.frame;
+  function onSnapshot() {
+    setPlaying(state.playing);
     if (state.snapshots > 1) {
       refreshPanels();
       updateUrl();
@@ -140,30 +136,20 @@ export function initPlayground({ connection, root = document.body, sessionId, he
     schedule();
   }
 
-  function onFrame(msg) {
-    state.frame = msg;
-    if (msg.playing) state.rate.frames++;  // received, whether or not a paint shows it
-    state.chart.append(msg.history);
-    if (typeof msg.playing === "boolean") setPlaying(msg.playing);
-    // Paused, a frame answers the user's own change: drawn at once. Playing, main.js's
-    // pacer calls `render` with the frame to show, in step with the network view.
-    if (msg.playing === false) render();
-  }
-
-  connection.on("snapshot", onSnapshot);
-  connection.on("frame", onFrame);
-  connection.on("status", (msg) => {
-    state.status = msg;
-    setPlaying(msg.playing);
+  state.on("snapshot", onSnapshot);
+  state.on("frame", (frame) => {
+    if (frame.playing) ui.rate.frames++;  // received, whether or not a paint shows it
+    setPlaying(state.playing);
+  });
+  // A frame shown (main.js: paused, at once; playing, by its pacer, in step with the
+  // network view; or the step animation's evaluation phase).
+  state.on("show", render);
+  state.on("status", () => {
+    setPlaying(state.playing);
     showStatus();
   });
-  connection.on("error", (msg) => {
-    // A diverged run's message says why training stopped: keep it in view.
-    if (state.status && state.status.reason === "diverged" && !state.status.playing) return;
-    state.status = { reason: "error", message: `${msg.field ? msg.field + ": " : ""}${msg.message}` };
-    showStatus();
-  });
-  if (connection.last && connection.last.snapshot) onSnapshot(connection.last.snapshot);
+  state.on("error", showStatus);
+  if (state.session) onSnapshot();  // this module loaded after the first snapshot came
 
   root.addEventListener("click", async (ev) => {
     const btn = ev.target.closest("[data-action]");
@@ -229,6 +215,8 @@ export function initPlayground({ connection, root = document.body, sessionId, he
   // After any htmx swap the new elements get the newest numbers and pictures.
   document.body.addEventListener("htmx:afterSettle", (ev) => {
     forgetFigures();
+    const points = $("#pg-boundary");
+    if (points) forgetPoints(points);
     showStatus();
     schedule();
     // A new link (each Share renders the panel anew) goes to the clipboard; the note says
@@ -244,5 +232,5 @@ export function initPlayground({ connection, root = document.body, sessionId, he
     }
   });
 
-  return { state, render };
+  return { render };
 }
