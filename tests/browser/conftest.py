@@ -276,3 +276,31 @@ def close_more_settings(page) -> None:
     if details.get_attribute("open") is not None:
         summary.click()
     expect(details).not_to_have_attribute("open", "")
+
+
+def settle(page, quiet: float = 0.3, timeout: float = 15.0) -> None:
+    """Wait until the page's panel requests (/ui/) are answered and none has started for
+    `quiet` seconds, as a person waits for the page to settle before the next change: a
+    change that lands while an older panel refresh is in flight is posted with the form as
+    that refresh drew it."""
+    if not hasattr(page, "ui_requests"):
+        page.ui_requests = {"open": 0, "at": time.monotonic()}
+
+        def start(request):
+            if "/ui/" in request.url:
+                page.ui_requests["open"] += 1
+                page.ui_requests["at"] = time.monotonic()
+
+        def end(request):
+            if "/ui/" in request.url:
+                page.ui_requests["open"] = max(0, page.ui_requests["open"] - 1)
+                page.ui_requests["at"] = time.monotonic()
+
+        page.on("request", start)
+        page.on("requestfinished", end)
+        page.on("requestfailed", end)
+    deadline = time.monotonic() + timeout
+    while page.ui_requests["open"] > 0 or time.monotonic() - page.ui_requests["at"] < quiet:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the page's panel requests did not settle in {timeout:g} s")
+        page.wait_for_timeout(50)

@@ -17,6 +17,7 @@ from tests.browser.conftest import (
     neuron,
     session_id,
     set_hidden_layers,
+    settle,
     shot,
 )
 from tests.browser.test_playground_data import open_playground, upload
@@ -53,19 +54,26 @@ def seed_summary(page):
 
 def test_a_shared_link_gives_the_same_run_back(page, server, api):
     sid = open_playground(page, server)
+    settle(page)
     page.get_by_role("button", name="moons", exact=True).click()
     expect(page).to_have_url(re.compile(r"[?&]data=moons\b"))
+    settle(page)
     page.get_by_role("slider", name="Noise (%)").fill("10")
     expect(page).to_have_url(re.compile(r"[?&]noise=10\b"))
+    settle(page)
     set_hidden_layers(page, [5, 3])
+    settle(page)
     page.get_by_role("combobox", name="Activation", exact=True).select_option("relu")
     expect(page).to_have_url(re.compile(r"[?&]act=relu\b"))
+    settle(page)
     more_settings(page)
     page.get_by_role("spinbutton", name="Seed").fill("77")
     page.get_by_role("spinbutton", name="Seed").press("Enter")
     expect(seed_summary(page)).to_contain_text(re.compile(r"\bseed 77\b"))
+    settle(page)
     page.get_by_role("combobox", name="Learning rate").select_option("0.01")
     expect(page).to_have_url(re.compile(r"[?&]lr=0\.01\b"))
+    settle(page)
     first = api.get(f"/api/sessions/{sid}").json()
     assert first["model"]["layers"] == [2, 5, 3, 1] and first["model"]["seed"] == 77
     assert first["model"]["activation"] == "relu" and first["dataset"]["name"] == "moons"

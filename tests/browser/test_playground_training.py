@@ -19,6 +19,7 @@ from tests.browser.conftest import (
     open_page,
     session_id,
     set_hidden_layers,
+    settle,
     shot,
     wait_until,
 )
@@ -242,17 +243,26 @@ def test_step_reset_and_new_seed(page, server, api):
 
 def test_divergence_is_shown_plainly(page, server, api):
     sid = open_playground(page, server)
+    settle(page)
     button(page, "plane").click()
     expect(page).to_have_url(re.compile(r"[?&]data=plane\b"))
+    settle(page)
     choose(page, "Optimizer", "sgd")
     expect(page).to_have_url(re.compile(r"[?&]opt=sgd\b"))
+    settle(page)
     choose(page, "Learning rate", "10")
     expect(page).to_have_url(re.compile(r"[?&]lr=10\b"))
+    settle(page)
     choose(page, "Activation", "relu")
     expect(page).to_have_url(re.compile(r"[?&]act=relu\b"))
+    settle(page)
     more_settings(page)
     choose(page, "Initialization", "he")
     expect(page).to_have_url(re.compile(r"[?&]init=he\b"))
+    settle(page)
+    m = api.get(f"/api/sessions/{sid}").json()["model"]
+    assert (m["optimizer"]["name"], m["optimizer"]["learning_rate"], m["activation"],
+            m["init"]) == ("sgd", 10.0, "relu", "he"), m
     button(page, "Play").click()
     status = page.get_by_role("status").filter(has_text="learning rate")
     expect(status).to_be_visible(timeout=60_000)

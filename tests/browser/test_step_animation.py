@@ -67,7 +67,7 @@ def test_every_phase_in_order_ending_with_the_apis_weights(page, server, api):
             seen.append(p)
             shot(page, f"phase-{'abcdef'[PHASES.index(p)]}-{p}-1280x800")
         assert caption(page).inner_text().startswith(f"({'abcdef'[PHASES.index(p)]}) ")
-        assert params_panel(page).locator('[data-role="equations"] code').count() > 0
+        expect(params_panel(page).locator('[data-role="equations"] code').first).to_be_visible()
     assert seen == PHASES
     doc = api.get(f"/api/sessions/{sid}/model").json()
     assert doc["optimizer_state"]["step"] == 1

@@ -27,6 +27,7 @@ from tests.browser.conftest import (
     epoch_shown,
     load,
     more_settings,
+    settle,
     shot,
     shown_as,
     wait_until,
@@ -179,14 +180,18 @@ def set_up(page, server, api, name: str, hp: dict) -> str:
     after the other, each once the server holds the one before; one epoch trained so the
     optimizer has state. Returns the session id."""
     sid = load(page, server)
+    settle(page)
     page.get_by_role("button", name="plane", exact=True).click()
     wait_until(lambda: api.get(f"/api/sessions/{sid}").json()["model"]["loss"] == "mse",
                "the plane data (a regression: linear output, mse)")
+    settle(page)
     page.get_by_role("combobox", name="Optimizer", exact=True).select_option(name)
     wait_until(lambda: optimizer_of(api, sid)["name"] == name, f"the optimizer is {name}")
+    settle(page)
     lr = hp["learning_rate"]
     page.get_by_role("combobox", name="Learning rate", exact=True).select_option(str(lr))
     wait_until(lambda: optimizer_of(api, sid)["learning_rate"] == lr, f"learning rate {lr}")
+    settle(page)
     fields = [(FIELDS[k], v, lambda o, k=k: o[k]) for k, v in hp.items() if k in FIELDS]
     if "betas" in hp:
         fields += [("beta1", hp["betas"][0], lambda o: o["betas"][0]),
@@ -199,6 +204,7 @@ def set_up(page, server, api, name: str, hp: dict) -> str:
             field.press("Enter")
         wait_until(lambda held=held, value=value: held(optimizer_of(api, sid)) == value,
                    f"the server holds {label} = {value}")
+        settle(page)
     opt = optimizer_of(api, sid)
     assert opt["name"] == name and all(opt[k] == v for k, v in hp.items()), opt
     close_more_settings(page)
