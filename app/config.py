@@ -15,6 +15,13 @@ from dataclasses import dataclass, fields, replace
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
+    # Where session documents are kept: sqlite:///path.db, redis://host:port/db or memory://
+    # (empty: sqlite, nnplay.db in data_dir).
+    store: str = ""
+    data_dir: str = "./data"
+    save_interval_seconds: float = 1.0  # while training plays, progress is written this often
+    store_max_sessions: int = 10_000  # documents kept; the longest idle go first
+    lease_seconds: float = 5.0  # redis: a replica's hold on a session lasts this long unrenewed
     max_sessions: int = 500
     session_idle_seconds: float = 1800.0  # a session nobody touched for this long is dropped
     max_points: int = 5000

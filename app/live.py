@@ -35,7 +35,8 @@ from app.config import Settings
 from app.errors import AppError, SessionNotFound, error_detail, field_path
 from app.frames import Viewer, snapshot
 from app.schemas import parse_client_message
-from app.sessions import Session, SessionStore
+from app.sessions import Session
+from app.store import Sessions, StoreUnavailable
 from engine.errors import EngineError
 
 log = logging.getLogger("nnplay.live")
@@ -49,7 +50,7 @@ FRAME_WAIT_SECONDS = 0.05  # how long a turn's frame may hold the next turn back
 class Live:
     """Every connected client and every training loop of one app."""
 
-    def __init__(self, settings: Settings, store: SessionStore) -> None:
+    def __init__(self, settings: Settings, store: Sessions) -> None:
         self.settings = settings
         self.store = store
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -183,8 +184,8 @@ class Live:
         self._ensure_started()
         await websocket.accept()
         try:
-            session = self.store.get(session_id)
-        except SessionNotFound as exc:
+            session = await self.store.get(session_id)
+        except (SessionNotFound, StoreUnavailable) as exc:
             await websocket.send_text(jsonsafe.dumps({"type": "error", **exc.detail()}))
             await websocket.close(CLOSE_GONE)
             return
@@ -229,6 +230,10 @@ class Client:
         self.want_frame = False
         self.want_status = False
         self.gone = False
+        # Clear while this client's message is applied, written to the store and answered:
+        # its answer goes out before the frame of its own change, and both after the write.
+        self.answered = asyncio.Event()
+        self.answered.set()
 
     def mark(self, kind: str) -> None:
         """Note what the next message must carry (event loop only)."""
@@ -264,6 +269,7 @@ class Client:
             if not self.wake.is_set():
                 self.idle.set()
             await self.wake.wait()
+            await self.answered.wait()
             self.wake.clear()
             if self.gone:
                 await self.send({"type": "status", "playing": False, "reason": "closed",
@@ -309,6 +315,13 @@ class Client:
         await self.send(body)
 
     async def handle(self, text: str) -> None:
+        self.answered.clear()
+        try:
+            await self._handle(text)
+        finally:
+            self.answered.set()
+
+    async def _handle(self, text: str) -> None:
         try:
             raw = json.loads(text)
         except ValueError as exc:
@@ -332,6 +345,8 @@ class Client:
         self.session.touch()
         try:
             answer = await self.apply(msg)
+            # What a person changed is in the store before the answer goes out.
+            await self.live.store.flush(self.session)
         except (AppError, EngineError) as exc:
             detail = error_detail(exc)
             await self.error(reply_to, detail["field"], detail["message"])

@@ -21,10 +21,8 @@ from app.errors import TooLarge, install_handlers
 from app.jsonsafe import SafeJSONResponse
 from app.live import Live
 from app.routes import api, pages, stream, ui
-from app.sessions import SessionStore
+from app.store import Sessions
 from app.templating import STATIC_DIR, VENDOR_DIR, VENDOR_FILES
-
-SWEEP_SECONDS = 30.0
 
 
 class RevalidatedStatic(StaticFiles):
@@ -53,18 +51,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app: routes, static files, the session store and the live stream."""
     settings = settings or Settings.from_env()
     _check_vendor()
-    store = SessionStore(settings)
+    store = Sessions(settings)
     live = Live(settings, store)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         live.start(asyncio.get_running_loop())
-        sweeper = asyncio.create_task(_sweep_forever(store))
+        await store.start()
+        saver = asyncio.create_task(store.save_forever())
         try:
             yield
         finally:
-            sweeper.cancel()
+            saver.cancel()
             await live.stop()
+            await store.close()  # every session written before the process exits
 
     app = FastAPI(
         title="nnplay",
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.live = live
     install_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(FlushBeforeAnswer, store=store)
     for module in (api, stream, pages, ui, presets):
         app.include_router(module.router)
     app.mount("/static/vendor", RevalidatedStatic(directory=Path(VENDOR_DIR)), name="vendor")
@@ -86,10 +87,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def _sweep_forever(store: SessionStore) -> None:
-    while True:
-        await asyncio.sleep(SWEEP_SECONDS)
-        store.sweep()
+class FlushBeforeAnswer:
+    """What a request changed is written to the session store before its answer starts:
+    a person's edit is never lost, even if the process is killed right after."""
+
+    def __init__(self, app, store: Sessions) -> None:
+        self.app = app
+        self.store = store
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
+            return await self.app(scope, receive, send)
+
+        async def flushed_send(message):
+            if message["type"] == "http.response.start":
+                await self.store.flush()
+            await send(message)
+
+        await self.app(scope, receive, flushed_send)
 
 
 class BodyLimit:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 WORKED_EXAMPLE_POINT = (0.5, -1.0)
 WORKED_EXAMPLE_CLASS = 0  # one-hot target (1, 0) on two outputs
@@ -71,8 +72,8 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 
 
 @router.post("/sessions/{session_id}/preset/worked-example", status_code=204)
-def load_worked_example_preset(session_id: str, request: Request) -> Response:
+async def load_worked_example_preset(session_id: str, request: Request) -> Response:
     """Load the worked example into the session (htmx: no swap; the socket gets a snapshot)."""
-    session = request.app.state.store.get(session_id)
-    load_worked_example(session)
+    session = await request.app.state.store.get(session_id)
+    await run_in_threadpool(load_worked_example, session)
     return Response(status_code=204)

@@ -70,13 +70,15 @@ class SessionPublic(BaseModel):
     dataset: dict[str, Any]
     training: TrainingPublic
     history: dict[str, Any]
+    format: str = Field(description="the session document's format, nnplay.session/1")
     undo: dict[str, Any] | None = Field(
         None, description="what the last data change replaced (Undo puts it back), or null")
 
 
 class HealthPublic(BaseModel):
     status: Literal["ok"]
-    sessions: int
+    sessions: int = Field(description="sessions held by this process")
+    store: str = Field(description="where session documents are kept: sqlite, redis, memory")
 
 
 class StepCreate(Strict):

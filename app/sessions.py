@@ -46,6 +46,28 @@ GRADCHECK_MOST = 2000  # two objective evaluations each, with the session's lock
 
 Listener = Callable[["Session", str], None]
 
+# The session document's format. A document of an older format is brought up to this one
+# by MIGRATIONS (format -> function), in order; one of a format not listed is refused.
+SESSION_FORMAT = "nnplay.session/1"
+MIGRATIONS: dict[str | None, Callable[[dict], dict]] = {
+    # Documents from before the format field (nnplay 0.1 in memory): the same fields,
+    # "undo" not yet there.
+    None: lambda doc: {**doc, "format": SESSION_FORMAT, "undo": doc.get("undo")},
+}
+
+
+def migrate(doc: dict) -> dict:
+    """`doc` in the current SESSION_FORMAT, or BadInput ("format") saying why not."""
+    seen = set()
+    while doc.get("format") != SESSION_FORMAT:
+        fmt = doc.get("format")
+        if fmt in seen or fmt not in MIGRATIONS:
+            raise BadInput(f"a session saved as {fmt!r} cannot be loaded by this nnplay "
+                           f"(it reads {SESSION_FORMAT} and older)", "format")
+        seen.add(fmt)
+        doc = MIGRATIONS[fmt](doc)
+    return doc
+
 
 def _finite(value, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -126,6 +148,7 @@ class Session:
         """The whole session as one JSON-compatible document (PROTOCOL.md "Session state")."""
         with self.lock:
             return {
+                "format": SESSION_FORMAT,
                 "id": self.id,
                 "model": self._net.to_dict(),
                 "initial_model": copy.deepcopy(self.initial_model),
@@ -140,6 +163,7 @@ class Session:
         """Rebuild a session from `to_dict()`'s document."""
         if not isinstance(doc, dict):
             raise BadInput("expected an object", "session")
+        doc = migrate(doc)
         for key in ("id", "model", "dataset"):
             if key not in doc:
                 raise BadInput("missing", key)
@@ -624,7 +648,7 @@ class Session:
                 return 0
             self.last_trace_gradients = None
             self._record_history()
-            self._changed("frame")
+            self._changed("trained")  # a frame; saved with the training, not at once
         return updates
 
     # ---- evaluation --------------------------------------------------------------
@@ -767,6 +791,17 @@ class SessionStore:
         except (EngineError, BadInput):
             raise
         return self.add(session)
+
+    def sessions(self) -> list[Session]:
+        """Every session held."""
+        with self._lock:
+            return list(self._sessions.values())
+
+    def fork(self, doc: dict) -> Session:
+        """A copy of session document `doc` under a new id (not playing)."""
+        copied = {**copy.deepcopy(doc), "id": secrets.token_urlsafe(24)}
+        copied["training"] = {**copied.get("training", {}), "playing": False}
+        return self.add(Session.from_dict(copied, self.settings))
 
     def add(self, session: Session) -> Session:
         """Hold `session` (e.g. one rebuilt by `Session.from_dict`)."""

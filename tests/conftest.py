@@ -16,6 +16,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0
 
+# Sessions are kept in the default store (SQLite) in a folder of this run, not ./data: the
+# suite's servers and in-process apps share it, and nothing is left in the checkout.
+os.environ.setdefault("NNPLAY_DATA_DIR", tempfile.mkdtemp(prefix="nnplay-test-"))
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -22,7 +22,8 @@ from app.schemas import (
     WeightUpdate,
     WeightUpdatePublic,
 )
-from app.sessions import Session, SessionStore
+from app.sessions import Session
+from app.store import Sessions
 
 router = APIRouter()
 ERRORS = {
@@ -31,32 +32,36 @@ ERRORS = {
 }
 
 
-def get_store(request: Request) -> SessionStore:
+def get_store(request: Request) -> Sessions:
     return request.app.state.store
 
 
-def get_session(session_id: str, request: Request) -> Session:
-    return request.app.state.store.get(session_id)
+async def get_session(session_id: str, request: Request) -> Session:
+    """The session, held here or loaded from the store."""
+    return await request.app.state.store.get(session_id)
 
 
-Store = Annotated[SessionStore, Depends(get_store)]
+Store = Annotated[Sessions, Depends(get_store)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
 @router.get("/healthz", response_model=HealthPublic, tags=["health"])
 async def read_health(request: Request) -> dict:
     """Liveness: answers at once, whatever the sessions are doing (on the event loop
-    itself: no worker thread to wait for while training keeps them busy)."""
-    return {"status": "ok", "sessions": len(request.app.state.store)}
+    itself: no worker thread to wait for while training keeps them busy); 503 when the
+    session store cannot be reached."""
+    store = request.app.state.store
+    await store.backend.ping()
+    return {"status": "ok", "sessions": len(store), "store": store.backend.kind}
 
 
 @router.post("/api/sessions", status_code=status.HTTP_201_CREATED,
              response_model=SessionPublic, tags=["sessions"],
              responses={**ERRORS, 503: {"description": "the server holds too many sessions"}})
-def create_session(store: Store, body: SessionCreate | None = None) -> dict:
-    """A new session; the model and dataset default to the classic playground set-up."""
+async def create_session(store: Store, body: SessionCreate | None = None) -> dict:
+    """A new session; the model and dataset default to the page's (the settings table's)."""
     body = body or SessionCreate()
-    return store.create(model=body.model, dataset=body.dataset).to_dict()
+    return (await store.create(model=body.model, dataset=body.dataset)).to_dict()
 
 
 @router.get("/api/sessions/{session_id}", response_model=SessionPublic, tags=["sessions"],
@@ -67,8 +72,8 @@ def read_session(session: SessionDep) -> dict:
 
 @router.delete("/api/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT,
                tags=["sessions"], responses=ERRORS)
-def delete_session(session_id: str, store: Store) -> Response:
-    store.delete(session_id)
+async def delete_session(session_id: str, store: Store) -> Response:
+    await store.delete(session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,21 +1,51 @@
-"""The playground page: `GET /` renders it with a fresh session built from the URL."""
+"""The playground page.
+
+`GET /` starts a new session from the settings in its query (app/urlstate.py) and the page
+then names it in its address, `/s/{id}?<settings>`: reloading that address, or opening
+it in another tab or on a projector, attaches to the same session. An address whose
+session no longer exists says so and starts a new one from the settings in its query.
+"""
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app import urlstate
+from app.errors import SessionNotFound
 from app.templating import templates
 
 router = APIRouter()
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def read_page(request: Request) -> HTMLResponse:
-    """Render the playground; the query string (see app/urlstate.py) sets its configuration."""
-    state = urlstate.parse(request.query_params)
-    session = request.app.state.store.create(model=state.model, dataset=state.dataset)
+def _render(request: Request, session, view: dict, notice: str = "") -> HTMLResponse:
+    from app.routes.ui import page_url
+
     return templates.TemplateResponse(
-        request,
-        "index.html",
-        {"session": session, "view": state.view},
-    )
+        request, "index.html",
+        {"session": session, "view": view, "notice": notice,
+         "page_url": page_url(session.to_dict(), view)})
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def read_page(request: Request) -> HTMLResponse:
+    """Render the playground with a new session; the query string sets its configuration."""
+    state = urlstate.parse(request.query_params)
+    session = await request.app.state.store.create(model=state.model, dataset=state.dataset)
+    return _render(request, session, state.view)
+
+
+@router.get("/s/{session_id}", response_class=HTMLResponse, include_in_schema=False)
+async def read_session_page(request: Request, session_id: str) -> HTMLResponse:
+    """The playground attached to session `session_id` (the query gives the view: hidden
+    controls, plot options); a session that no longer exists is replaced by a new one
+    from the settings in the query, and the page says so."""
+    state = urlstate.parse(request.query_params)
+    store = request.app.state.store
+    try:
+        session = await store.get(session_id)
+    except SessionNotFound:
+        session = await store.create(model=state.model, dataset=state.dataset)
+        notice = ("The session in this address no longer exists (it expired or was "
+                  "deleted): this is a new one, with the settings the address carried.")
+        return _render(request, session, state.view, notice)
+    # The link's settings are the session's own: problems in them are not news here.
+    return _render(request, session, {**state.view, "url_errors": []})

@@ -311,14 +311,17 @@ def _error_text(exc: Exception) -> str:
 # ---- rendering ------------------------------------------------------------------------
 
 
-def page_url(session_doc: Mapping, view: Mapping, weights: bool = False) -> str:
-    """The page URL (path and query) that reproduces this session."""
+def page_url(session_doc: Mapping, view: Mapping, weights: bool = False,
+             share: bool = False) -> str:
+    """The page's address (path and query): `/s/{id}?<settings>`, this very session (a
+    reload or a second tab attaches to it); with `share`, `/?<settings>`, a link that
+    starts a new session reproducing this run (`weights`: with its current weights)."""
     values = ui_table.values_from_session(session_doc, view)
     for name in ("show_test", "discretize"):
         values[name] = bool(view.get(name, False))
     values["hide"] = tuple(sorted(view.get("hide") or ()))
     query = urlstate.serialize(values, session_doc["model"] if weights else None)
-    return f"/?{query}"
+    return f"/?{query}" if share else f"/s/{session_doc['id']}?{query}"
 
 
 def _render(request: Request, names: list[str], pg: Playground, headers=None,
@@ -337,8 +340,7 @@ def _render(request: Request, names: list[str], pg: Playground, headers=None,
 
 
 async def _update(request: Request, session_id: str, primary: str, edit) -> HTMLResponse:
-    store = request.app.state.store
-    session = store.get(session_id)
+    session = await request.app.state.store.get(session_id)
     form = await request.form()
     view = _view_of(form)
     errors = []
@@ -411,7 +413,7 @@ async def post_undo(request: Request, session_id: str) -> HTMLResponse:
         session.undo_data()
         return ui_table.values_from_session(session.to_dict())
 
-    session = request.app.state.store.get(session_id)
+    session = await request.app.state.store.get(session_id)
     return await _update(request, session_id, "data_panel", edit)
 
 
@@ -430,7 +432,7 @@ async def _upload_bytes(form) -> bytes:
 @router.post("/{session_id}/csv", response_class=HTMLResponse)
 async def post_csv(request: Request, session_id: str) -> HTMLResponse:
     """Upload a CSV (`x1,x2,label`); a bad file keeps the current data and says where."""
-    session = request.app.state.store.get(session_id)
+    session = await request.app.state.store.get(session_id)
     form = await request.form()
     view, error = _view_of(form), None
 
@@ -464,12 +466,13 @@ async def post_csv(request: Request, session_id: str) -> HTMLResponse:
 @router.get("/{session_id}/share", response_class=HTMLResponse)
 async def get_share(request: Request, session_id: str) -> HTMLResponse:
     """The share box with a link to this exact run (`weights=1`: with the current weights)."""
-    session = request.app.state.store.get(session_id)
+    session = await request.app.state.store.get(session_id)
     q = request.query_params
     view = _view_of(q)
     doc = session.to_dict()
     with_weights = q.get("weights") == "1"
-    url = str(request.base_url).rstrip("/") + page_url(doc, view, weights=with_weights)
+    url = str(request.base_url).rstrip("/") + page_url(doc, view, weights=with_weights,
+                                                       share=True)
     pg = Playground(doc, view)
     return _render(request, ["pg_share"], pg, share_url=url, share_weights=with_weights)
 
@@ -478,7 +481,7 @@ async def get_share(request: Request, session_id: str) -> HTMLResponse:
 async def post_model(request: Request, session_id: str) -> HTMLResponse:
     """Import a model document file; the share box answers, saying why if it was refused.
     (The panels follow the session's snapshot.)"""
-    session = request.app.state.store.get(session_id)
+    session = await request.app.state.store.get(session_id)
     form = await request.form()
     view, error = _view_of(form), None
     try:
@@ -497,16 +500,27 @@ async def get_panels(request: Request, session_id: str) -> HTMLResponse:
     """The controls, with the data and output panels out of band: the panels redrawn
     from the session's state after a change made elsewhere (import, new seed, the worked
     example)."""
-    session = request.app.state.store.get(session_id)
+    session = await request.app.state.store.get(session_id)
     view = _view_of(request.query_params)
     doc = session.to_dict()
     return _render(request, ["controls", "data_panel", "output_panel"], Playground(doc, view),
                    headers={"HX-Replace-Url": page_url(doc, view)})
 
 
+@router.post("/{session_id}/fork")
+async def post_fork(request: Request, session_id: str) -> HTMLResponse:
+    """"Copy of this session": a new session with this one's whole state (weights,
+    optimizer state, data, history); the page goes to it (HX-Redirect)."""
+    store = request.app.state.store
+    session = await store.get(session_id)
+    copy = await store.create(doc=session.to_dict())
+    view = _view_of(await request.form())
+    return HTMLResponse("", headers={"HX-Redirect": page_url(copy.to_dict(), view)})
+
+
 @router.get("/{session_id}/url")
 async def get_url(request: Request, session_id: str) -> JSONResponse:
     """`{"url": "/?..."}`: the page URL of the session's current configuration."""
-    session = request.app.state.store.get(session_id)
+    session = await request.app.state.store.get(session_id)
     view = _view_of(request.query_params)
     return JSONResponse({"url": page_url(session.to_dict(), view)})

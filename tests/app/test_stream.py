@@ -88,7 +88,7 @@ def test_set_weight_answers_and_the_next_frame_reflects_it(client, sid):
 def test_set_weight_waits_for_a_busy_session(client, sid):
     """While another thread holds the session (a training turn), an edit waits for it in a
     worker thread instead of being made on the event loop, and is not lost."""
-    session = client.app.state.store.get(sid)
+    session = client.app.state.store.held(sid)
     held, release = threading.Event(), threading.Event()
 
     def busy():

@@ -247,7 +247,8 @@ def test_share_link_with_weights_restores_them(client):
 
 def test_url_endpoint_and_panels(client):
     sid, _ = open_page(client, "data=spiral")
-    assert client.get(f"/ui/{sid}/url").json()["url"].startswith("/?data=spiral")
+    # The page's address names its session; the share link does not.
+    assert client.get(f"/ui/{sid}/url").json()["url"].startswith(f"/s/{sid}?data=spiral")
     r = client.get(f"/ui/{sid}/panels")
     assert r.text.startswith('<section id="controls"')
     assert '<section hx-swap-oob="true" id="data-panel"' in r.text
