@@ -1,6 +1,6 @@
 # nnplay: `make run` serves the playground, `make test` runs every test.
 # Both set themselves up on a fresh machine (Python venv, npm packages; for
-# tests also Debian's Chromium). Re-running skips what is already installed.
+# tests also Debian's Chromium, Redis and nginx). Re-running skips what is already installed.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -34,7 +34,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-setup-test: setup $(VENV)/.installed-test /usr/bin/chromium
+setup-test: setup $(VENV)/.installed-test /usr/bin/chromium /usr/bin/redis-server /usr/sbin/nginx
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
@@ -44,6 +44,15 @@ $(VENV)/.installed-test: $(VENV)/.installed
 /usr/bin/chromium:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+# The replica tests run Debian's Redis and nginx (deployment/) as real servers on loopback.
+/usr/bin/redis-server:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+
+/usr/sbin/nginx:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx
 
 test: setup-test
 	$(VENV)/bin/ruff check .

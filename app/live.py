@@ -36,12 +36,14 @@ from app.errors import AppError, SessionNotFound, error_detail, field_path
 from app.frames import Viewer, snapshot
 from app.schemas import parse_client_message
 from app.sessions import Session
-from app.store import Sessions, StoreUnavailable
+from app.store import SessionMoved, Sessions, StoreUnavailable
 from engine.errors import EngineError
 
 log = logging.getLogger("nnplay.live")
 
 CLOSE_GONE = 4404  # the session does not exist (any more)
+CLOSE_MOVED = 4409  # the session moved to another replica: connect again to reach it there
+CLOSE_LATER = 1013  # "try again later": the store is out of reach, or the session is moving
 TURNS_PER_SECOND = 30  # training turns each playing session gets, at the least, when many play
 MIN_TURN_SECONDS = 0.0002  # a turn always trains at least one batch, however short
 FRAME_WAIT_SECONDS = 0.05  # how long a turn's frame may hold the next turn back, at most
@@ -143,7 +145,9 @@ class Live:
                 # of a thread, so each session still moves (and sends frames) often.
                 share = s.train_threads / (max(1, len(self.trainers)) * TURNS_PER_SECOND)
                 budget = max(MIN_TURN_SECONDS, min(s.train_chunk_seconds, share))
+                epoch = session.training["epoch"]
                 await loop.run_in_executor(self.train_pool, session.train_chunk, budget)
+                self.store.metrics.epochs_trained.inc(max(0, session.training["epoch"] - epoch))
                 await self._frames_out(session)
         except asyncio.CancelledError:
             raise
@@ -185,9 +189,9 @@ class Live:
         await websocket.accept()
         try:
             session = await self.store.get(session_id)
-        except (SessionNotFound, StoreUnavailable) as exc:
+        except (SessionNotFound, StoreUnavailable, SessionMoved) as exc:
             await websocket.send_text(jsonsafe.dumps({"type": "error", **exc.detail()}))
-            await websocket.close(CLOSE_GONE)
+            await websocket.close(CLOSE_GONE if isinstance(exc, SessionNotFound) else CLOSE_LATER)
             return
         client = Client(self, session, websocket)
         self.clients.setdefault(session.id, set()).add(client)
@@ -272,6 +276,10 @@ class Client:
             await self.answered.wait()
             self.wake.clear()
             if self.gone:
+                if getattr(self.session, "moved", False):  # another replica holds it now
+                    await self.send({"type": "status", **self.session.status})
+                    await self.ws.close(CLOSE_MOVED)
+                    return
                 await self.send({"type": "status", "playing": False, "reason": "closed",
                                  "message": "this session was closed or expired"})
                 await self.ws.close(CLOSE_GONE)
@@ -283,11 +291,13 @@ class Client:
                 self.want_snapshot = self.want_frame = False
                 text = await self.live.run(_dumps, snapshot, self.session, self.viewer, settings)
                 await self.send(text)
+                self.live.store.metrics.frames_sent.inc()
             elif self.want_frame:
                 self.want_frame = False
                 text = await self.live.run(_dumps, self.viewer.frame, self.session,
                                            settings.heatmap_size, settings.boundary_size)
                 await self.send(text)
+                self.live.store.metrics.frames_sent.inc()
 
     # ---- client to server ---------------------------------------------------------------
 

@@ -19,6 +19,7 @@ or ``memory://`` (nothing kept, for tests that want none).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -30,6 +31,7 @@ import orjson
 
 from app.config import Settings
 from app.errors import AppError, SessionNotFound
+from app.metrics import Metrics
 from app.sessions import Session, SessionStore
 
 log = logging.getLogger("nnplay.store")
@@ -47,6 +49,20 @@ class StoreUnavailable(AppError):
     def __init__(self, what: str) -> None:
         super().__init__(f"the session store is unavailable ({what}); try again shortly",
                          "store")
+
+
+class SessionMoved(AppError):
+    """The session went to another replica while this one was changing it: the change was
+    not made here; the client tries again (and reaches the session where it is now)."""
+
+    status = 503
+
+    def __init__(self, session_id: str = "") -> None:
+        super().__init__("this session moved to another server just now; try again", "id")
+
+
+class LeaseLost(SessionMoved):
+    """A write refused by the store: another replica holds the session's lease."""
 
 
 # ---- backends: documents by id ---------------------------------------------------------
@@ -198,17 +214,31 @@ def open_backend(settings: Settings) -> Backend:
 
 # ---- the sessions of this process, kept in the store --------------------------------------
 
+MOVED_MESSAGE = "this session moved to another server; reconnecting"
+# A session just taken from another replica stays at least this long before it is let go
+# again, so that the request that brought it here is served, not bounced back.
+MOVE_HOLD_SECONDS = 0.25
+
 
 class Sessions:
     """The sessions the routes and the live stream use: held in memory by `registry`,
     documents kept in `backend`. Every method that may touch the store is async."""
 
-    def __init__(self, settings: Settings, backend: Backend | None = None) -> None:
+    def __init__(self, settings: Settings, backend: Backend | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.registry = SessionStore(settings)
         self.backend = backend or open_backend(settings)
+        self.metrics = metrics or Metrics()
+        self.metrics.watch_sessions(
+            lambda: len(self.registry),
+            lambda: sum(1 for s in self.registry.sessions() if s.playing))
         self._dirty: dict[str, bool] = {}  # id -> durable (a person's change) or trained
         self._loading: dict[str, asyncio.Future] = {}
+        self._leaving: dict[str, asyncio.Future] = {}  # being let go to another replica
+        self._asked: set[str] = set()  # another replica's request being answered
+        self._taken_at: dict[str, float] = {}  # when each session came here (monotonic)
+        self._writing: dict[str, asyncio.Lock] = {}  # one write at a time per session, in order
         self.registry.listeners.append(self._heard)
         self.saves = 0  # documents written (for /metrics)
         self.save_seconds = 0.0
@@ -227,9 +257,12 @@ class Sessions:
         return self.registry.listeners
 
     def _heard(self, session: Session, kind: str) -> None:
-        """A session changed (on whichever thread changed it): note what to save."""
+        """A session changed (on whichever thread changed it): note what to save. A change
+        to a session that has just moved away is refused (SessionMoved): it would be lost."""
         if kind == "closed":
             return
+        if session.closed and getattr(session, "moved", False):
+            raise SessionMoved(session.id)
         if kind in DURABLE or not self._dirty.get(session.id, False):
             self._dirty[session.id] = kind in DURABLE or self._dirty.get(session.id, False)
 
@@ -242,9 +275,20 @@ class Sessions:
         except SessionNotFound:
             return None
 
+    def holds(self, sid: str) -> bool:
+        """Whether this process holds `sid`, or is loading or letting it go."""
+        return sid in self.registry or sid in self._loading or sid in self._leaving
+
+    def holding(self) -> set[str]:
+        """Every id this process holds, is loading or is letting go (their leases)."""
+        return {s.id for s in self.registry.sessions()} | set(self._loading) | set(self._leaving)
+
     async def get(self, sid: str) -> Session:
         """The session `sid`: held here, or loaded from the store (taking it over from
         another replica if one holds it). SessionNotFound if no store has it."""
+        leaving = self._leaving.get(sid)
+        if leaving is not None:  # being handed to another replica: ask for it back after
+            await asyncio.shield(leaving)
         session = self.held(sid)
         if session is not None:
             return session
@@ -263,13 +307,20 @@ class Sessions:
     async def _load(self, sid: str) -> Session:
         if not await self.backend.acquire(sid):
             raise StoreUnavailable("another replica did not let the session go in time")
-        raw = await self.backend.load(sid)
-        if raw is None:
-            await self.backend.release(sid)
-            raise SessionNotFound(sid)
-        doc = orjson.loads(raw)
-        session = await asyncio.to_thread(Session.from_dict, doc, self.settings)
+        try:
+            began = time.perf_counter()
+            raw = await self.backend.load(sid)
+            self.metrics.store_seconds.labels("read").observe(time.perf_counter() - began)
+            if raw is None:
+                raise SessionNotFound(sid)
+            doc = orjson.loads(raw)
+            session = await asyncio.to_thread(Session.from_dict, doc, self.settings)
+        except BaseException:
+            with contextlib.suppress(StoreUnavailable):
+                await self.backend.release(sid)
+            raise
         held = self.held(sid)
+        self._taken_at[sid] = time.monotonic()
         return held if held is not None else self.registry.add(session)
 
     async def exists(self, sid: str) -> bool:
@@ -284,38 +335,56 @@ class Sessions:
             session = await asyncio.to_thread(self.registry.create, model, dataset)
         else:
             session = await asyncio.to_thread(self.registry.fork, doc)
+        self._taken_at[session.id] = time.monotonic()
         await self.backend.acquire(session.id)
         await self.save(session)
         await self._bound()
         return session
 
     async def delete(self, sid: str) -> None:
-        found = self.held(sid) is not None or await self.backend.load(sid) is not None
-        if not found:
-            raise SessionNotFound(sid)
+        """Delete session `sid` everywhere (taken over first if another replica holds it)."""
+        await self.get(sid)  # SessionNotFound if no store has it
         if self.held(sid) is not None:
             self.registry.delete(sid)
-        self._dirty.pop(sid, None)
+        self._forget(sid)
         await self.backend.delete([sid])
         await self.backend.release(sid)
+
+    def _forget(self, sid: str) -> None:
+        self._dirty.pop(sid, None)
+        self._taken_at.pop(sid, None)
+        self._writing.pop(sid, None)
 
     # ---- writing ------------------------------------------------------------------------
 
     async def save(self, session: Session) -> None:
         """Write `session`'s whole document now (StoreUnavailable if the store is out of
-        reach; the session then stays marked as changed)."""
-        began = time.perf_counter()
-        was = self._dirty.pop(session.id, None)
-        try:
-            raw = await asyncio.to_thread(_encode, session)
-            await self.backend.save(session.id, raw, time.time())
-        except StoreUnavailable:
-            if was is not None:
-                self._dirty[session.id] = was or self._dirty.get(session.id, False)
-            raise
+        reach; the session then stays marked as changed. SessionMoved if another replica
+        holds it now: it is dropped here)."""
+        lock = self._writing.setdefault(session.id, asyncio.Lock())
+        async with lock:
+            if session.closed:  # let go or deleted meanwhile: nothing of ours to write
+                return
+            was = self._dirty.pop(session.id, None)
+            try:
+                raw = await asyncio.to_thread(_encode, session)
+                await self._write(session.id, raw)
+            except SessionMoved:
+                await self.drop(session.id)
+                raise
+            except StoreUnavailable:
+                if was is not None:
+                    self._dirty[session.id] = was or self._dirty.get(session.id, False)
+                raise
         self.unsaved_since = None
+
+    async def _write(self, sid: str, raw: bytes) -> None:
+        began = time.perf_counter()
+        await self.backend.save(sid, raw, time.time())
+        took = time.perf_counter() - began
+        self.metrics.store_seconds.labels("write").observe(took)
         self.saves += 1
-        self.save_seconds += time.perf_counter() - began
+        self.save_seconds += took
 
     async def flush(self, session: Session | None = None) -> None:
         """Write what a person changed (of `session`, or of every session) before the
@@ -332,6 +401,8 @@ class Sessions:
                 self._dirty[sid] = True
                 self.unsaved_since = self.unsaved_since or time.time()
                 log.warning("not written yet: %s", exc.message)
+            except SessionMoved:
+                log.warning("session %s: another replica holds it; not written", sid)
 
     async def save_dirty(self) -> None:
         """Write every session changed since its last write (training included)."""
@@ -339,7 +410,8 @@ class Sessions:
             held = self.held(sid)
             if held is None:
                 self._dirty.pop(sid, None)
-            else:
+                continue
+            with contextlib.suppress(SessionMoved):
                 await self.save(held)
 
     async def save_forever(self) -> None:
@@ -362,9 +434,9 @@ class Sessions:
         store; returns their ids."""
         gone = self.registry.sweep()
         for sid in gone:
-            self._dirty.pop(sid, None)
+            self._forget(sid)
         before = time.time() - self.settings.session_idle_seconds
-        stale = [s for s in await self.backend.idle_since(before) if self.held(s) is None]
+        stale = [s for s in await self.backend.idle_since(before) if not self.holds(s)]
         await self.backend.delete(gone + stale)
         for sid in gone:
             await self.backend.release(sid)
@@ -373,17 +445,82 @@ class Sessions:
     async def _bound(self) -> None:
         """Keep at most `store_max_sessions` documents: the longest idle go first."""
         extra = [s for s in await self.backend.oldest(self.settings.store_max_sessions)
-                 if self.held(s) is None]
+                 if not self.holds(s)]
         await self.backend.delete(extra)
+
+    # ---- moving between replicas (a shared store) ---------------------------------------
+
+    async def let_go(self, sid: str) -> None:
+        """Another replica asked for `sid`: write it, drop it from memory (its clients hear
+        that it moved, and reconnect) and give up its lease. Changes that come after the
+        last write are refused (SessionMoved), so none is lost."""
+        if sid in self._asked:
+            return
+        self._asked.add(sid)
+        try:
+            await self._let_go(sid)
+        except StoreUnavailable as exc:
+            log.warning("session %s not let go: %s", sid, exc.message)
+        finally:
+            self._asked.discard(sid)
+
+    async def _let_go(self, sid: str) -> None:
+        pending = self._loading.get(sid)
+        if pending is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(pending)
+        session = self.held(sid)
+        if session is None:
+            if sid not in self._leaving and sid not in self._loading:
+                await self.backend.release(sid)  # a lease kept for a session gone from here
+            return
+        hold = self._taken_at.get(sid, 0.0) + MOVE_HOLD_SECONDS - time.monotonic()
+        if hold > 0:
+            await asyncio.sleep(hold)
+        if self.held(sid) is not session:
+            return
+        done = asyncio.get_running_loop().create_future()
+        self._leaving[sid] = done
+        try:
+            lock = self._writing.setdefault(sid, asyncio.Lock())
+            async with lock:
+                raw, playing = await asyncio.to_thread(_close_for_move, session)
+                try:
+                    await self._write(sid, raw)
+                except StoreUnavailable:
+                    session.closed = session.moved = False  # still ours: carry on here
+                    raise
+                except LeaseLost:
+                    pass  # another replica has it already: drop ours all the same
+            session.status = {"playing": playing, "reason": "moved", "message": MOVED_MESSAGE}
+            await asyncio.to_thread(self.registry.delete, sid)
+            self._forget(sid)
+            await self.backend.release(sid)
+            self.metrics.lease_moves.labels("out").inc()
+        finally:
+            del self._leaving[sid]
+            done.set_result(None)
+
+    async def drop(self, sid: str) -> None:
+        """Drop `sid` from memory without writing it: another replica holds it now."""
+        session = self.held(sid)
+        self._forget(sid)
+        if session is None:
+            return
+        session.moved = True
+        session.status = {"playing": session.playing, "reason": "moved",
+                          "message": MOVED_MESSAGE}
+        with contextlib.suppress(SessionNotFound):
+            await asyncio.to_thread(self.registry.delete, sid)
 
     async def close(self) -> None:
         """On shutdown: every session held here written, then the store closed."""
         for session in list(self.registry.sessions()):
             try:
                 await self.save(session)
-            except StoreUnavailable as exc:
+                await self.backend.release(session.id)
+            except (StoreUnavailable, SessionMoved) as exc:
                 log.warning("not saved on shutdown: %s (%s)", session.id, exc.message)
-            await self.backend.release(session.id)
         await self.backend.close()
 
 
@@ -392,3 +529,14 @@ SWEEP_SECONDS = 30.0
 
 def _encode(session: Session) -> bytes:
     return orjson.dumps(session.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _close_for_move(session: Session) -> tuple[bytes, bool]:
+    """The session's last document, taken under its lock as it is closed: a change made
+    before is in the document, one made after is refused (`Sessions._heard`)."""
+    with session.lock:
+        raw = _encode(session)
+        playing = session.training["playing"]
+        session.closed = True
+        session.moved = True
+    return raw, playing

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 
 from app.errors import BadInput
+from app.metrics import CONTENT_TYPE
 from app.schemas import (
     DATASET_EXAMPLE,
     MODEL_EXAMPLE,
@@ -53,6 +54,14 @@ async def read_health(request: Request) -> dict:
     store = request.app.state.store
     await store.backend.ping()
     return {"status": "ok", "sessions": len(store), "store": store.backend.kind}
+
+
+@router.get("/metrics", response_class=Response, tags=["health"],
+            responses={200: {"content": {CONTENT_TYPE: {}}}})
+def read_metrics(request: Request) -> Response:
+    """This process's metrics in the Prometheus text format: sessions held and playing,
+    frames sent, epochs trained, the store's read and write latency, lease moves."""
+    return Response(request.app.state.store.metrics.render(), media_type=CONTENT_TYPE)
 
 
 @router.post("/api/sessions", status_code=status.HTTP_201_CREATED,
