@@ -2,9 +2,8 @@
 // its own canvas, scaled up by the browser, with the training points and, toggled, the
 // test points on a canvas on top. Draws what it is given; no fetching, no numbers recomputed.
 
-import { colorOf, decodeBase64, paintClasses, paintHeatmap } from "./heatmap.js";
-// The class colours (app/palette.py); 0 and 1 are the diverging ramp's ends.
-import { classColor, classRgb } from "./palette.js";
+// classColor, classRgb: the class colours (app/palette.py); 0 and 1 are the ramp's ends.
+import { classColor, classRgb, colorOf, decodeBase64, paintClasses, paintHeatmap } from "./heatmap.js";
 
 /**
  * Paint `boundary` (frame.boundary) and `data` (snapshot.dataset) onto the plot's two

@@ -1,6 +1,7 @@
 // Paints the engine's quantized maps (docs/PROTOCOL.md "Heatmaps") onto canvases.
 // A byte b stands for range[0] + b / 255 * (range[1] - range[0]); the palette is
 // a colour-blind-safe diverging ramp: orange (negative), white (0), blue (positive).
+// Also the class colours (the page's, from app/palette.py) for class maps and points.
 
 const STOPS = [
   [-1.0, [179, 88, 6]],     // PuOr dark orange
@@ -9,6 +10,26 @@ const STOPS = [
   [0.5, [146, 197, 222]],   // RdBu light blue
   [1.0, [5, 113, 176]],
 ];
+
+// The class colours, defined once in app/palette.py: the page receives them in its <body>'s
+// data-class-colours attribute (templates/base.html), a JSON list of "#rrggbb". Classes 0
+// and 1 are the ramp's two ends above.
+let classes = null;
+
+/** The class colours as [r, g, b] triples, read from the page once. */
+export function classRgb() {
+  if (!classes) {
+    const list = JSON.parse(document.body.dataset.classColours);
+    classes = list.map((hex) => [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16)));
+  }
+  return classes;
+}
+
+/** The CSS colour of class `k` (the list repeats past its end). */
+export function classColor(k) {
+  const c = classRgb();
+  return `rgb(${c[k % c.length].join(",")})`;
+}
 
 /** CSS colour of a value in [-1, 1] on the same ramp (for legends and points). */
 export function colorOf(v) {
