@@ -42,7 +42,8 @@ class RedisServer:
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"redis-server exited: {(self.folder / 'redis.log').read_text()}")
+                log_text = (self.folder / "redis.log").read_text()
+                raise RuntimeError(f"redis-server exited: {log_text}")
             with contextlib.suppress(redis.exceptions.RedisError):
                 if self.client().ping():
                     return self
