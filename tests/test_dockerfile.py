@@ -35,6 +35,16 @@ def test_every_hadolint_ignore_says_why():
                 f"line {k + 1}: an ignore needs a comment above it giving the reason")
 
 
+def _stages() -> list[list[str]]:
+    """The instructions of each build stage, in order (the last one is the image)."""
+    stages: list[list[str]] = []
+    for ins in _instructions():
+        if ins.startswith("FROM "):
+            stages.append([])
+        stages[-1].append(ins)
+    return stages
+
+
 def test_image_runs_the_readme_setup():
     runs = [i for i in _instructions() if i.startswith("RUN ")]
     assert any(re.search(r"\bmake setup\b", r) for r in runs)
@@ -45,8 +55,32 @@ def test_image_runs_the_readme_setup():
     assert any(all(p in r for p in ("make", "nodejs", "npm")) for r in runs)
 
 
+def test_node_only_in_the_build_stage():
+    *builds, image = _stages()
+    build = next(b for b in builds if any("npm" in i for i in b))
+    name = build[0].split()[-1]
+    assert build[0].split()[-2] == "AS"
+    # The front end is fetched by the Makefile's own step (`npm ci`), the README's set-up.
+    assert "RUN make node_modules/.installed" in build
+    assert re.search(r"^node_modules/\.installed: .*\n\tnpm ci\b", (ROOT / "Makefile").read_text(),
+                     re.M)
+    assert not any(re.search(r"\b(node|nodejs|npm)\b", i) for i in image
+                   if i.startswith("RUN apt-get"))
+    assert any(i.startswith(f"COPY --from={name} ") and i.endswith(" node_modules")
+               for i in image)
+    # make setup in the image never asks for npm: the front end is already there.
+    assert "RUN make setup -o node_modules/.installed" in image
+
+
+def test_the_sqlite_data_directory_is_a_volume():
+    image = _stages()[-1]
+    env = " ".join(i for i in image if i.startswith("ENV "))
+    data = re.search(r"NNPLAY_DATA_DIR=(\S+)", env).group(1)
+    assert f'VOLUME ["{data}"]' in image
+
+
 def test_image_shape():
-    ins = _instructions()
+    ins = _stages()[-1]
     assert ins[0].startswith("FROM python:3.11") and "slim" in ins[0]
     users = [i for i in ins if i.startswith("USER ")]
     assert users and users[-1].split()[1].split(":")[0] not in ("root", "0")
