@@ -71,6 +71,7 @@ class SessionPublic(BaseModel):
     training: TrainingPublic
     history: dict[str, Any]
     format: str = Field(description="the session document's format, nnplay.session/1")
+    version: int = Field(description="goes up with every change (a page shows the newest)")
     undo: dict[str, Any] | None = Field(
         None, description="what the last data change replaced (Undo puts it back), or null")
 

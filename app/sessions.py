@@ -150,6 +150,7 @@ class Session:
             return {
                 "format": SESSION_FORMAT,
                 "id": self.id,
+                "version": self.version,
                 "model": self._net.to_dict(),
                 "initial_model": copy.deepcopy(self.initial_model),
                 "dataset": copy.deepcopy(self._problem.spec),
@@ -167,9 +168,12 @@ class Session:
         for key in ("id", "model", "dataset"):
             if key not in doc:
                 raise BadInput("missing", key)
-        return cls(doc["id"], settings or Settings(), doc["model"], doc["dataset"],
-                   initial_model=doc.get("initial_model"), training=doc.get("training"),
-                   history=doc.get("history"), undo=doc.get("undo"))
+        session = cls(doc["id"], settings or Settings(), doc["model"], doc["dataset"],
+                      initial_model=doc.get("initial_model"), training=doc.get("training"),
+                      history=doc.get("history"), undo=doc.get("undo"))
+        version = doc.get("version", 0)
+        session.version = version if type(version) is int and version >= 0 else 0
+        return session
 
     def _check_training(self, t: dict) -> None:
         try:

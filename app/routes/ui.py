@@ -53,6 +53,7 @@ class Playground:
         panel `errors_in` ("controls" or "data_panel")."""
         self.doc = doc
         self.sid = doc["id"]
+        self.rev = doc.get("version", 0)  # the panels say which state they show (data-rev)
         self.view = dict(ui_table.defaults() | {"hide": ()}) | dict(view or {})
         self.hide = set(self.view.get("hide") or ())
         self.values = ui_table.values_from_session(doc, self.view)

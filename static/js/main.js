@@ -1,7 +1,6 @@
 // The page's controller: opens the session's stream, keeps its state in one holder
 // (static/js/page_state.js), draws the network from it, wires the weight and bias sliders
-// and the step panel, then loads the playground's own module (static/js/playground.js) if
-// it exists.
+// and the step panel, and starts the playground's panels (static/js/playground.js).
 
 import { Connection } from "./connection.js";
 import { PageState } from "./page_state.js";
@@ -11,6 +10,7 @@ import { fmt, neuronName, forwardEquationFromFrame } from "./equations.js";
 import { paintHeatmap } from "./heatmap.js";
 import { setData, setText } from "./dom.js";
 import { FramePacer } from "./pacer.js";
+import { initPlayground } from "./playground.js";
 
 const sessionId = document.body.dataset.sessionId;
 const connection = new Connection(sessionId);
@@ -473,14 +473,10 @@ for (const [enter, leave] of [["pointerover", "pointerout"], ["focusin", "focuso
   });
 }
 
-// ---- the playground (its own module, loaded when present) -------------------------------
+// ---- the playground's panels ----------------------------------------------------------
 
-import("./playground.js")
-  .then((m) => m.initPlayground({ connection, state, root: document, sessionId }))
-  .catch((err) => {
-    if (!/Failed to fetch|Cannot find module|404|Importing a module script failed/i.test(String(err && err.message))) {
-      console.warn("nnplay: the playground module did not start", err);
-    }
-  });
+// Imported with the rest (not loaded later): a click on Play, Step or a panel right after
+// the page shows must not find its handler missing.
+initPlayground({ connection, state, root: document, sessionId });
 
 window.nnplay = { connection, state, view, steps, applyFrame };  // for bench/ and debugging

@@ -6,6 +6,7 @@
 import { drawBoundary, forgetPoints, toPlane } from "./boundary.js";
 import { LossChart } from "./chart.js";
 import { forgetFigures, showMetrics } from "./metrics.js";
+import { followLiveSettings, keepNewestPanels, nameThePage, sendChangesInOrder } from "./panels.js";
 import { copyText, exportModel, exportPng, exportSvg } from "./share.js";
 
 const CHART_MS = 100;
@@ -137,9 +138,19 @@ export function initPlayground({ connection, state, root = document.body, sessio
   }
 
   state.on("snapshot", onSnapshot);
+  function followLive(frame) {
+    const reg = frame.regularization || {};
+    const live = `${frame.learning_rate}|${frame.batch_size}|${reg.name}|${reg.rate}`;
+    if (live !== ui.live) {  // changed (here or in another tab): the controls follow
+      ui.live = live;
+      followLiveSettings(frame, root);
+    }
+  }
+  if (state.newest) followLive(state.newest);  // frames that came before this module did
   state.on("frame", (frame) => {
     if (frame.playing) ui.rate.frames++;  // received, whether or not a paint shows it
     setPlaying(state.playing);
+    followLive(frame);
   });
   // A frame shown (main.js: paused, at once; playing, by its pacer, in step with the
   // network view; or the step animation's evaluation phase).
@@ -202,9 +213,10 @@ export function initPlayground({ connection, state, root = document.body, sessio
 
   // Open drop-downs (<details data-keep>) stay open across a swap of their panel.
   let openKeep = [];
-  document.body.addEventListener("htmx:beforeSwap", () => {
+  function rememberOpen() {
     openKeep = [...root.querySelectorAll("details[data-keep][open]")].map((d) => d.dataset.keep);
-  });
+  }
+  document.body.addEventListener("htmx:beforeSwap", rememberOpen);
   document.body.addEventListener("htmx:afterSwap", () => {
     for (const k of openKeep) {
       const d = root.querySelector(`details[data-keep="${k}"]`);
@@ -232,5 +244,8 @@ export function initPlayground({ connection, state, root = document.body, sessio
     }
   });
 
+  keepNewestPanels(document.body);
+  sendChangesInOrder(document.body, { beforeSwap: rememberOpen });
+  nameThePage(document);
   return { render };
 }

@@ -242,13 +242,14 @@ def set_hidden_layers(page, sizes: list[int]) -> None:
             press(f"{sign} layer {k}", k, n + (1 if n < want else -1))
 
 
-def wait_until(check, what: str, timeout: float = 15.0):
+def wait_until(check, what, timeout: float = 15.0):
     """Poll `check()` (e.g. a question to the JSON API) until it returns something true;
-    return that. The page's changes reach the server over the socket a moment later."""
+    return that. `what` says what was awaited (a text, or a function giving one, called
+    on failure). The page's changes reach the server a moment after the click."""
     deadline = time.monotonic() + timeout
     while not (result := check()):
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:g} s: {what}")
+            raise AssertionError(f"not within {timeout:g} s: {what() if callable(what) else what}")
         time.sleep(0.05)
     return result
 
@@ -280,9 +281,9 @@ def close_more_settings(page) -> None:
 
 def settle(page, quiet: float = 0.3, timeout: float = 15.0) -> None:
     """Wait until the page's panel requests (/ui/) are answered and none has started for
-    `quiet` seconds, as a person waits for the page to settle before the next change: a
-    change that lands while an older panel refresh is in flight is posted with the form as
-    that refresh drew it."""
+    `quiet` seconds, so that what a test reads next is the panels as the server redrew
+    them. (Changes made faster than that are kept, in order: static/js/panels.js, and
+    test_journeys_sessions.py's quick-hands journey.)"""
     if not hasattr(page, "ui_requests"):
         page.ui_requests = {"open": 0, "at": time.monotonic()}
 

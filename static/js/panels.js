@@ -1,0 +1,137 @@
+// The server-rendered panels (htmx partials) and the session's newer state.
+//
+// - Each panel says which state of the session it shows (`data-rev`, the session's
+//   version when it was rendered). A panel older than the one on screen is not swapped
+//   in: a refresh that crossed a newer change on the wire would show, and then post, the
+//   older values (a person's change undone by their next one).
+// - The address bar names the session (`/s/{id}?<settings>`) from the first paint on.
+// - A live setting changed elsewhere (another tab on the same session, a projector) comes
+//   in the frame: its control follows, unless the person is using it right now.
+
+const rev = (el) => Number(el && el.dataset && el.dataset.rev) || 0;
+
+export function keepNewestPanels(body = document.body) {
+  body.addEventListener("htmx:beforeSwap", (ev) => {
+    const target = ev.detail.target;
+    const m = /data-rev="(\d+)"/.exec(ev.detail.serverResponse || "");
+    if (m && target && target.dataset.rev !== undefined && Number(m[1]) < rev(target)) {
+      ev.detail.shouldSwap = false;
+    }
+  });
+  body.addEventListener("htmx:oobBeforeSwap", (ev) => {
+    const incoming = ev.detail.fragment && ev.detail.fragment.firstElementChild;
+    const target = ev.detail.target;
+    if (incoming && target && incoming.dataset.rev !== undefined && rev(incoming) < rev(target)) {
+      ev.detail.shouldSwap = false;
+    }
+  });
+}
+
+/** Show the page's own address (the server put it on `[data-page-url]`). */
+export function nameThePage(root = document) {
+  const el = root.querySelector("[data-page-url]");
+  if (el && el.dataset.pageUrl) history.replaceState(null, "", el.dataset.pageUrl);
+}
+
+// The frame's live settings, each as its control's value would read.
+const LIVE = {
+  learning_rate: (f) => f.learning_rate,
+  batch_size: (f) => f.batch_size,
+  regularization: (f) => f.regularization && f.regularization.name,
+  regularization_rate: (f) => f.regularization && f.regularization.rate,
+};
+
+/** Set each live setting's control to `frame`'s value where it differs. */
+export function followLiveSettings(frame, root = document) {
+  for (const [name, read] of Object.entries(LIVE)) {
+    const want = read(frame);
+    const el = root.querySelector(`#controls [name="${name}"]`);
+    if (want === undefined || want === null || !el || el === document.activeElement) continue;
+    if (el.tagName === "SELECT") {
+      const same = (v) => (typeof want === "number" ? Number(v) === want : v === want);
+      if (same(el.value)) continue;
+      const option = [...el.options].find((o) => same(o.value));
+      if (option) el.value = option.value;
+    } else if (Number(el.value) !== Number(want)) {
+      el.value = String(want);
+      const out = el.nextElementSibling;
+      if (out && out.tagName === "OUTPUT") out.textContent = el.value;
+    }
+  }
+}
+
+/**
+ * The control forms (`form[data-post]`: the top bar and architecture, the data panel) send
+ * each change on its own, in the order it was made, with the values it had when it was
+ * made: only the setting that changed (every field of that name) and the view's hidden
+ * fields, never the rest of the form. A form redrawn from an older state, or changed in
+ * another tab, can then never send stale values along with a person's change, and a
+ * change made while the previous one is on its way is queued, not dropped (htmx drops or
+ * replaces a request from an element that is busy or was swapped out). The server keeps
+ * every setting a post leaves out (app/routes/ui.py, values_from_form).
+ */
+export function sendChangesInOrder(body = document.body, { beforeSwap = () => {} } = {}) {
+  let queue = Promise.resolve();
+
+  function capture(form, source) {
+    const data = new FormData();
+    for (const hidden of form.querySelectorAll('input[type="hidden"][name="hide"]')) {
+      data.append("hide", hidden.value);
+    }
+    if (!source || !source.name) return data;
+    if (source.tagName === "BUTTON") {
+      data.append(source.name, source.value);
+      return data;
+    }
+    for (const el of form.elements) {
+      if (el.name !== source.name || el.disabled) continue;
+      if ((el.type === "checkbox" || el.type === "radio") && !el.checked) continue;
+      data.append(el.name, el.value);
+    }
+    if (source.name === "features") data.append("_has", "features");  // the whole set
+    return data;
+  }
+
+  function send(form, source) {
+    const url = (source && source.getAttribute && source.getAttribute("formaction"))
+      || form.getAttribute("data-post");
+    const target = form.getAttribute("data-target");
+    const data = capture(form, source);
+    queue = queue.then(async () => {
+      const res = await fetch(url, { method: "POST", body: data, headers: { "HX-Request": "true" } });
+      const html = await res.text();
+      const redirect = res.headers.get("HX-Redirect");
+      if (redirect) {
+        window.location.assign(redirect);
+        return;
+      }
+      const here = document.querySelector(target);
+      const m = /data-rev="(\d+)"/.exec(html);
+      if (!here || (m && Number(m[1]) < rev(here))) return;  // a newer one is on screen
+      const address = res.headers.get("HX-Replace-Url");
+      if (address) history.replaceState(null, "", address);
+      const focused = document.activeElement;
+      const refocus = focused && focused.name && here.contains(focused) ? focused.name : null;
+      beforeSwap();
+      window.htmx.swap(here, html, { swapStyle: "outerHTML" });
+      // keyboard users stay on the control they used (controls have names, not ids)
+      const again = refocus && document.querySelector(`${target} [name="${refocus}"]`);
+      if (again) again.focus({ preventScroll: true });
+    }).catch(() => { /* offline or refused: the next change tries again */ });
+  }
+
+  body.addEventListener("change", (ev) => {
+    const form = ev.target.form;
+    if (form && form.hasAttribute("data-post") && ev.target.name) send(form, ev.target);
+  });
+  body.addEventListener("submit", (ev) => {
+    const form = ev.target;
+    // (getAttribute: a form's own properties are shadowed by its fields' names, and the
+    // data panel has fields named "dataset")
+    if (!form.hasAttribute || !form.hasAttribute("data-post")) return;
+    ev.preventDefault();
+    // a button (op, dataset, undo), or Enter in a field (its change has gone already)
+    if (ev.submitter && ev.submitter.name) send(form, ev.submitter);
+    else if (ev.submitter && ev.submitter.getAttribute("formaction")) send(form, ev.submitter);
+  });
+}
