@@ -49,11 +49,13 @@ def api(server):
         yield client
 
 
-def open_page(browser, width=1280, height=800, color_scheme="light", scale=1):
+def open_page(browser, width=1280, height=800, color_scheme="light", scale=1, **context):
     """A new page that records console errors, warnings and uncaught errors in `page.errors`
-    (`scale`: device pixels per CSS pixel)."""
+    (`scale`: device pixels per CSS pixel; `context`: more options of the browser context,
+    e.g. permissions)."""
     context = browser.new_context(viewport={"width": width, "height": height},
-                                  color_scheme=color_scheme, device_scale_factor=scale)
+                                  color_scheme=color_scheme, device_scale_factor=scale,
+                                  **context)
     page = context.new_page()
     page.errors = []
     page.on("console", lambda m: m.type in ("error", "warning")
@@ -305,3 +307,12 @@ def settle(page, quiet: float = 0.3, timeout: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"the page's panel requests did not settle in {timeout:g} s")
         page.wait_for_timeout(50)
+
+
+def step_epochs(page, n: int) -> None:
+    """Press "Step one epoch" `n` times, each time waiting for the epoch counter."""
+    counter = page.locator('[data-metric="epoch"]')
+    for _ in range(n):
+        before = int(counter.inner_text())
+        page.get_by_role("button", name="Step one epoch").click()
+        expect(counter).to_have_text(str(before + 1))

@@ -26,7 +26,7 @@ from playwright.sync_api import expect
 
 from app.ui_table import BY_NAME, SETTINGS, Setting
 from engine.optimizers import OPTIMIZERS
-from tests.browser.conftest import load, wait_until
+from tests.browser.conftest import load, step_epochs, wait_until
 
 ROLE = {"select": "combobox", "range": "slider", "number": "spinbutton", "checkbox": "checkbox"}
 NOT_CONTROLS = {
@@ -276,15 +276,6 @@ JOURNEYS |= {"dataset": dataset_journey(), "data_seed": data_seed_journey(),
 def test_every_setting_has_a_journey():
     assert set(JOURNEYS) | set(NOT_CONTROLS) == {s.name for s in SETTINGS}
     assert not set(JOURNEYS) & set(NOT_CONTROLS)
-
-
-def step_epochs(page, n: int) -> None:
-    """Press "Step one epoch" `n` times, each time waiting for the epoch counter."""
-    counter = page.locator('[data-metric="epoch"]')
-    for _ in range(n):
-        before = int(counter.inner_text())
-        page.get_by_role("button", name="Step one epoch").click()
-        expect(counter).to_have_text(str(before + 1))
 
 
 TRAINING_KEYS = ("weights", "biases", "optimizer_state")

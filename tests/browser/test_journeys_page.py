@@ -216,14 +216,7 @@ def share(page) -> str:
 
 def clipboard_page(browser, permissions: list[str]):
     """A page (as conftest's, recording console errors) whose context grants `permissions`."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800},
-                                  permissions=permissions)
-    page = context.new_page()
-    page.errors = []
-    page.on("console", lambda m: m.type in ("error", "warning")
-            and page.errors.append(f"console {m.type}: {m.text}"))
-    page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
-    return page
+    return open_page(browser, permissions=permissions)
 
 
 def test_share_says_the_link_was_copied(browser, server):

@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import load, open_page, wait_until
+from tests.browser.conftest import load, open_page, step_epochs, wait_until
 
 
 def state(api, sid) -> dict:
@@ -17,14 +17,6 @@ def state(api, sid) -> dict:
 
 def address(page) -> str:
     return page.evaluate("location.pathname + location.search")
-
-
-def step_epochs(page, n: int) -> None:
-    counter = page.locator('[data-metric="epoch"]')
-    for _ in range(n):
-        before = int(counter.inner_text())
-        page.get_by_role("button", name="Step one epoch").click()
-        expect(counter).to_have_text(str(before + 1))
 
 
 def test_a_reload_comes_back_to_the_same_session(page, server, api):
