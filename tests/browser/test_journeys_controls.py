@@ -192,25 +192,6 @@ def dataset_journey() -> Journey:
     return Journey(act=act, server=lambda doc, page: doc["dataset"]["name"], shown=shown)
 
 
-def data_seed_journey() -> Journey:
-    # The data seed has no field of its own: "Regenerate" draws a new one.
-    seen = {}
-
-    def act(page):
-        seen["before"] = url_query(page).get("dseed", "0")
-        page.get_by_role("button", name="Regenerate").click()
-        return "new"
-
-    def server(doc, page):
-        return "new" if str(doc["dataset"]["seed"]) != seen["before"] else "same"
-
-    def shown(page, want):
-        wait_until(lambda: url_query(page).get("dseed", "0") != seen["before"],
-                   "the address bar carries the new data seed")
-
-    return Journey(act=act, server=server, shown=shown)
-
-
 def features_journey() -> Journey:
     def act(page):
         page.get_by_role("checkbox", name="x1^2", exact=True).click()
@@ -268,9 +249,8 @@ for _s in SETTINGS:
             .to_be_visible())
     elif _s.control in CHANGE:
         JOURNEYS[_s.name] = generic(_s.name)
-JOURNEYS |= {"dataset": dataset_journey(), "data_seed": data_seed_journey(),
-             "features": features_journey(), "hidden": hidden_journey(),
-             "layer_activations": layer_activations_journey()}
+JOURNEYS |= {"dataset": dataset_journey(), "features": features_journey(),
+             "hidden": hidden_journey(), "layer_activations": layer_activations_journey()}
 
 
 def test_every_setting_has_a_journey():
@@ -296,8 +276,7 @@ def test_a_control_changes_the_server_and_the_screen(page, server, api, name):
                f"the server holds {name} = {want!r}")
     # (b) the screen shows it: the control as the server redrew it, and the address bar
     journey.shown(page, want)
-    if s.url and name not in ("dataset", "data_seed", "features", "hidden",
-                              "layer_activations"):
+    if s.url and name not in ("dataset", "features", "hidden", "layer_activations"):
         wait_until(lambda: s.url in url_query(page), f"the address bar carries {s.url}")
     after = state(api, sid)
     if s.live:
@@ -333,3 +312,14 @@ def test_the_top_bar_works_under_every_optimizer(page, server, api, optimizer):
                f"{optimizer}: the server has a third hidden layer")
     expect(page.get_by_text("3 hidden layers")).to_be_visible()
     assert state(api, sid)["model"]["optimizer"]["name"] == optimizer
+
+
+def test_regenerate_draws_a_new_data_seed(page, server, api):
+    sid = load(page, server)
+    before = state(api, sid)["dataset"]["seed"]
+    page.get_by_role("button", name="Regenerate").click()
+    seed = wait_until(lambda: (d := state(api, sid)["dataset"]["seed"]) != before and d,
+                      "the server has a new data seed")
+    expect(control(page, "data_seed")).to_have_value(str(seed))
+    wait_until(lambda: url_query(page).get("dseed") == str(seed),
+               "the address bar carries the new data seed")
