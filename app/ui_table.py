@@ -84,80 +84,116 @@ def _hp_default(name: str):
 SETTINGS: tuple[Setting, ...] = (
     # ---- data
     Setting("dataset", "dataset", ("name",), "choice", "circle", "data", "datasets", "Dataset",
-            "data", DATASET_NAMES),
+            "data", DATASET_NAMES,
+            help="The points to learn from: each dataset is a different shape for the network to "
+                 "separate or fit."),
     Setting("noise", "dataset", ("noise",), "int", 0, "noise", "range", "Noise (%)", "data",
-            lo=0, hi=50, step=5),
+            lo=0, hi=50, step=5,
+            help="How much the points are jittered away from the clean shape, in percent."),
     Setting("n_points", "dataset", ("n_points",), "int", 500, "n", "number", "Points", "data",
-            lo=MIN_POINTS, hi=MAX_POINTS, step=10),
+            lo=MIN_POINTS, hi=MAX_POINTS, step=10,
+            help="How many points the dataset has, training and test together."),
     Setting("train_fraction", "dataset", ("train_fraction",), "float", 0.5, "train", "range",
-            "Training share", "data", lo=0.1, hi=0.9, step=0.1),
+            "Training share", "data", lo=0.1, hi=0.9, step=0.1,
+            help="The share of the points the network trains on; the rest test it."),
     Setting("classes", "dataset", ("classes",), "int", 3, "k", "number", "Classes", "data",
-            lo=2, hi=MAX_CLASSES, step=1, only_if=lambda v: v["dataset"] == "blobs"),
+            lo=2, hi=MAX_CLASSES, step=1, only_if=lambda v: v["dataset"] == "blobs",
+            help="How many clusters (classes) the blobs dataset has."),
     Setting("data_seed", "dataset", ("seed",), "int", 0, "dseed", "number", "Data seed", "data",
-            lo=0, hi=2**32 - 1, step=1),
+            lo=0, hi=2**32 - 1, step=1,
+            help="The random seed that draws the points: the same seed, the same data."),
     Setting("preprocessing", "dataset", ("preprocessing",), "choice", "none", "prep", "select",
-            "Preprocessing", "data", METHODS),
+            "Preprocessing", "data", METHODS,
+            help="How the inputs are scaled before they reach the network (fitted on the training "
+                 "points)."),
     Setting("extra_points", "dataset", ("extra_points",), "points", (), "pts", "none",
-            "Added points", "data", lo=0, hi=MAX_EXTRA_POINTS),
+            "Added points", "data", lo=0, hi=MAX_EXTRA_POINTS,
+            help="Points added by clicking on the output plot."),
     # ---- features
     Setting("features", "dataset", ("features",), "names", tuple(DEFAULT_FEATURES), "f",
-            "toggles", "Features", "features", tuple(FEATURES)),
+            "toggles", "Features", "features", tuple(FEATURES),
+            help="The inputs the network sees: the point's coordinates and functions of them."),
     # ---- architecture
     Setting("hidden", "model", (), "ints", (4, 2), "h", "layers", "Hidden layers",
-            "architecture", lo=1, hi=MAX_NEURONS, step=1, most=MAX_LAYERS),
+            "architecture", lo=1, hi=MAX_NEURONS, step=1, most=MAX_LAYERS,
+            help="The hidden layers and how many neurons each has."),
     Setting("activation", "model", ("activation",), "choice", "tanh", "act", "select",
-            "Activation", "architecture", HIDDEN_ACTIVATIONS),
+            "Activation", "architecture", HIDDEN_ACTIVATIONS,
+            help="The function each hidden neuron applies to its weighted sum."),
     Setting("layer_activations", "model", ("layer_activations",), "names", (), "acts", "per_layer",
             "Per-layer activation", "architecture", HIDDEN_ACTIVATIONS,
             help="Empty means every hidden layer uses the network's activation."),
     Setting("output_activation", "model", ("output_activation",), "choice", "auto", "out",
-            "select", "Output activation", "output", ("auto", *OUTPUT_ACTIVATIONS)),
+            "select", "Output activation", "output", ("auto", *OUTPUT_ACTIVATIONS),
+            help="The function the output neurons apply; auto picks the usual one for the task."),
     Setting("loss", "model", ("loss",), "choice", "auto", "loss", "select", "Loss", "output",
-            ("auto", *LOSSES)),
+            ("auto", *LOSSES),
+            help="How the prediction is compared with the truth; auto picks the usual one for the "
+                 "task."),
     Setting("init", "model", ("init",), "choice", "xavier", "init", "select", "Initialization",
-            "architecture", tuple(INITIALIZERS)),
+            "architecture", tuple(INITIALIZERS),
+            help="How the first weights are drawn at random."),
     Setting("seed", "model", ("seed",), "int", 1, "seed", "number", "Seed", "architecture",
-            lo=0, hi=2**31 - 1, step=1),
+            lo=0, hi=2**31 - 1, step=1,
+            help="The random seed for the first weights: the same seed, the same starting "
+                 "network."),
     # ---- training
     Setting("optimizer", "model", ("optimizer", "name"), "choice", "adam", "opt", "select",
-            "Optimizer", "optimizer", tuple(OPTIMIZERS)),
+            "Optimizer", "optimizer", tuple(OPTIMIZERS),
+            help="The rule that moves every weight against its gradient after each batch."),
     Setting("learning_rate", "model", ("optimizer", "learning_rate"), "float", 0.03, "lr",
             "select", "Learning rate", "training", LEARNING_RATES, lo=1e-6, hi=10.0,
-            live=True),
+            live=True,
+            help="How far each update moves the weights: too small learns slowly, too large "
+                 "diverges."),
     Setting("momentum", "model", ("optimizer", "momentum"), "float", _hp_default("momentum"),
             "mom", "number", "Momentum", "optimizer", lo=0.0, hi=0.999, step=0.01,
-            only_if=_hp("momentum")),
+            only_if=_hp("momentum"),
+            help="How much of the previous update carries into the next one."),
     Setting("dampening", "model", ("optimizer", "dampening"), "float",
             _hp_default("dampening"), "damp", "number", "Dampening", "optimizer", lo=0.0,
-            hi=1.0, step=0.01, only_if=_hp("dampening")),
+            hi=1.0, step=0.01, only_if=_hp("dampening"),
+            help="How much of the new gradient is held back from the momentum."),
     Setting("alpha", "model", ("optimizer", "alpha"), "float", _hp_default("alpha"), "alpha",
             "number", "Smoothing (alpha)", "optimizer", lo=0.0, hi=0.9999, step=0.001,
-            only_if=_hp("alpha")),
+            only_if=_hp("alpha"),
+            help="How slowly RMSprop's average of squared gradients forgets."),
     Setting("beta1", "model", ("optimizer", "betas", "0"), "float",
             _hp_default("betas")[0], "b1", "number", "beta1", "optimizer", lo=0.0, hi=0.9999,
-            step=0.001, only_if=_hp("betas")),
+            step=0.001, only_if=_hp("betas"),
+            help="How slowly Adam's average of gradients forgets."),
     Setting("beta2", "model", ("optimizer", "betas", "1"), "float",
             _hp_default("betas")[1], "b2", "number", "beta2", "optimizer", lo=0.0, hi=0.99999,
-            step=0.0001, only_if=_hp("betas")),
+            step=0.0001, only_if=_hp("betas"),
+            help="How slowly Adam's average of squared gradients forgets."),
     Setting("eps", "model", ("optimizer", "eps"), "float", _hp_default("eps"), "eps",
             "number", "epsilon", "optimizer", lo=1e-12, hi=1.0, step=1e-8,
-            only_if=_hp("eps")),
+            only_if=_hp("eps"),
+            help="A small number added to the denominator so that it is never zero."),
     Setting("weight_decay", "model", ("optimizer", "weight_decay"), "float", 0.0, "wd",
-            "number", "Weight decay", "optimizer", lo=0.0, hi=1.0, step=0.001),
+            "number", "Weight decay", "optimizer", lo=0.0, hi=1.0, step=0.001,
+            help="Shrinks every weight a little at each update."),
     Setting("regularization", "model", ("regularization", "name"), "choice", "none", "reg",
-            "select", "Regularization", "regularization", tuple(REGULARIZATIONS), live=True),
+            "select", "Regularization", "regularization", tuple(REGULARIZATIONS), live=True,
+            help="A penalty on large weights added to the loss: L1 on their sizes, L2 on their "
+                 "squares."),
     Setting("regularization_rate", "model", ("regularization", "rate"), "float", 0.0, "rr",
             "select", "Regularization rate", "regularization", REG_RATES, lo=0.0, hi=10.0,
-            live=True),
+            live=True,
+            help="How heavy the regularization penalty is."),
     Setting("batch_size", "training", ("batch_size",), "int", 10, "batch", "range",
-            "Batch size", "training", lo=1, hi=MAX_BATCH, step=1, live=True),
+            "Batch size", "training", lo=1, hi=MAX_BATCH, step=1, live=True,
+            help="How many training points each update averages over."),
     # ---- view (the page only)
     Setting("show_test", "view", ("show_test",), "bool", False, "test", "checkbox",
-            "Show test data", "view"),
+            "Show test data", "view",
+            help="Draw the test points on the output plot too."),
     Setting("discretize", "view", ("discretize",), "bool", False, "disc", "checkbox",
-            "Discretize output", "view"),
+            "Discretize output", "view",
+            help="Show the output plot's decision as flat regions instead of a gradient."),
     Setting("hide", "view", ("hide",), "names", (), "hide", "none", "Hidden controls", "view",
-            GROUPS),
+            GROUPS,
+            help="Controls a classroom link hides (by group)."),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -355,8 +391,8 @@ def check_combination(values: dict) -> None:
 
 def settings_markdown() -> str:
     """The table as Markdown, for docs/SETTINGS.md (a test keeps that file equal to this)."""
-    rows = ["| setting | label | kind | default | bounds or choices | URL key | where | live |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = ["| setting | label | kind | default | bounds or choices | URL key | where | live "
+            "| help |", "|---|---|---|---|---|---|---|---|---|"]
     for s in SETTINGS:
         if s.choices:
             allowed = ", ".join(format_value(s.name, c) if s.kind == "float" else str(c)
@@ -370,7 +406,7 @@ def settings_markdown() -> str:
         default = format_value(s.name, s.default) if s.default != () else ""
         where = s.home + (f" `{'.'.join(s.path)}`" if s.path else "")
         rows.append(f"| `{s.name}` | {s.label} | {s.kind} | {default} | {allowed} | "
-                    f"`{s.url}` | {where} | {'yes' if s.live else ''} |")
+                    f"`{s.url}` | {where} | {'yes' if s.live else ''} | {s.help} |")
     return "\n".join(rows) + "\n"
 
 

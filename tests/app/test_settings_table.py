@@ -114,6 +114,21 @@ def test_an_imported_model_is_held_to_the_table(path, value, field):
     assert info.value.field == field
 
 
+def test_every_setting_has_help_and_the_page_shows_it():
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    assert all(s.help for s in SETTINGS)
+    with TestClient(create_app(Settings(store="memory://"))) as client:
+        html = client.get("/").text
+    shown = [s for s in SETTINGS if s.control in ("select", "range", "number")
+             and f'data-setting="{s.name}"' in html]
+    assert len(shown) >= 15
+    for s in shown:
+        assert f'data-setting="{s.name}" title="{s.help}"' in html.replace("&#39;", "'"), s.name
+
+
 def test_defaults_are_within_their_own_bounds():
     for s in SETTINGS:
         if s.kind in ("int", "float"):

@@ -334,7 +334,7 @@ def test_a_bad_number_is_refused_by_the_server_beside_its_control(client):
     before = session(client, sid)["model"]
     r = client.post(f"/ui/{sid}/controls", data=form_of(page, "controls", eps="-1"))
     # said inside the eps field's label, and the drop-down that holds it opens to show it
-    assert re.search(r'data-setting="eps">(?:(?!</label>).)*pg-field-error" role="alert">'
+    assert re.search(r'data-setting="eps"[^>]*>(?:(?!</label>).)*pg-field-error" role="alert">'
                      r"eps: -1 is outside 1e-12..1<", r.text, re.S)
     assert '<details class="pg-more" data-keep="more" open>' in r.text
     assert session(client, sid)["model"] == before
