@@ -15,6 +15,15 @@ from dataclasses import dataclass, fields, replace
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
+    # Host header names answered, comma-separated, any port (others get 400): `*` for any,
+    # `*.example.org` for its subdomains. The loopback names (localhost, 127.0.0.1, [::1])
+    # are always answered. Empty: only those and `host` when `host` is loopback, any name
+    # when it is not (0.0.0.0 behind a proxy: list the public names here).
+    allowed_hosts: str = ""
+    # Origins whose pages may change state (POST/PUT/PATCH/DELETE) or open the socket,
+    # besides the server's own (the Host header's): `scheme://host[:port]`, comma-separated.
+    # Others get 403 (field "origin"); a request without an Origin header passes.
+    allowed_origins: str = ""
     # Where session documents are kept: sqlite:///path.db, redis://host:port/db or memory://
     # (empty: sqlite, nnplay.db in data_dir).
     store: str = ""

@@ -12,12 +12,11 @@ import contextlib
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from app import presets
+from app import presets, security
 from app.config import Settings
-from app.errors import TooLarge, install_handlers
+from app.errors import install_handlers
 from app.jsonsafe import SafeJSONResponse
 from app.live import Live
 from app.routes import api, pages, stream, ui
@@ -77,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = store
     app.state.live = live
     install_handlers(app)
-    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    security.install(app, settings)  # hosts, origins, body size and nesting, headers
     app.add_middleware(FlushBeforeAnswer, store=store)
     for module in (api, stream, pages, ui, presets):
         app.include_router(module.router)
@@ -105,41 +104,6 @@ class FlushBeforeAnswer:
             await send(message)
 
         await self.app(scope, receive, flushed_send)
-
-
-class BodyLimit:
-    """Refuse a request body over `limit` bytes with 413, declared (Content-Length) or
-    streamed (chunked): the route never sees more than `limit` bytes."""
-
-    def __init__(self, app, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.limit:
-            return await self._refuse(send)
-        seen = 0
-
-        async def limited_receive():
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise TooLarge(f"over the limit of {self.limit} bytes", "body")
-            return message
-
-        return await self.app(scope, limited_receive, send)
-
-    async def _refuse(self, send) -> None:
-        response = JSONResponse(
-            {"detail": {"field": "body", "message": f"over the limit of {self.limit} bytes"}},
-            status_code=413)
-        await response({"type": "http"}, None, send)
 
 
 app = create_app()

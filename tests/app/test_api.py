@@ -15,7 +15,7 @@ from tests.app.test_sessions import HAND_DATA, HAND_MODEL, hand_output, hand_ses
 @pytest.fixture(scope="module")
 def client():
     settings = Settings(max_sessions=100, max_upload_bytes=20_000)
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), base_url="http://localhost") as c:
         yield c
 
 

@@ -22,10 +22,10 @@ def read(text: str, name: str) -> float:
 
 def test_metrics_count_sessions_frames_epochs_and_store_latency(tmp_path):
     settings = Settings(store=f"sqlite:///{tmp_path / 'm.db'}")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
         sid = client.post("/api/sessions").json()["id"]
         frames = 0
-        with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+        with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
             assert ws.receive_json()["type"] == "snapshot"
             ws.send_json({"type": "play"})
             for _ in range(MAX_MESSAGES):
@@ -48,7 +48,8 @@ def test_metrics_count_sessions_frames_epochs_and_store_latency(tmp_path):
         assert read(text, 'nnplay_store_seconds_count{op="write"}') >= 2  # created, paused
         assert read(text, 'nnplay_store_seconds_count{op="read"}') == 0
         assert read(text, 'nnplay_lease_moves_total{direction="in"}') == 0
-    with TestClient(create_app(settings)) as client:  # a restart: read from the store
+    # a restart: read from the store
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
         assert client.get(f"/api/sessions/{sid}").status_code == 200
         text = client.get("/metrics").text
         assert read(text, 'nnplay_store_seconds_count{op="read"}') == 1

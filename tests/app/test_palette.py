@@ -19,7 +19,7 @@ from app.ui_table import DATASET_NAMES, MAX_CLASSES
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), base_url="http://localhost") as c:
         yield c
 
 

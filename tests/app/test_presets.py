@@ -15,7 +15,7 @@ def client():
     app = create_app()
     if not any(getattr(r, "path", "").endswith("/preset/worked-example") for r in app.routes):
         app.include_router(presets.router)
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://localhost") as c:
         yield c
 
 

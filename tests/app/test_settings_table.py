@@ -120,7 +120,7 @@ def test_every_setting_has_help_and_the_page_shows_it():
     from app.main import create_app
 
     assert all(s.help for s in SETTINGS)
-    with TestClient(create_app(Settings(store="memory://"))) as client:
+    with TestClient(create_app(Settings(store="memory://")), base_url="http://localhost") as client:
         html = client.get("/").text
     shown = [s for s in SETTINGS if s.control in ("select", "range", "number")
              and f'data-setting="{s.name}"' in html]

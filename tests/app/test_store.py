@@ -162,7 +162,7 @@ def test_an_old_document_is_migrated_and_an_unknown_one_refused():
 
 def test_the_page_address_names_its_session_and_reattaches(tmp_path):
     app = create_app(settings(tmp_path))
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://localhost") as client:
         r = client.get("/?data=xor")
         sid = app.state.store.registry.sessions()[0].id
         assert f'data-page-url="/s/{sid}?data=xor' in r.text
@@ -174,14 +174,14 @@ def test_the_page_address_names_its_session_and_reattaches(tmp_path):
         assert "The session in this address no longer exists" in r.text
         assert client.get("/api/sessions/" + sid).json()["training"]["step"] == 1
     # a restart: the same address, the same session
-    with TestClient(create_app(settings(tmp_path))) as client:
+    with TestClient(create_app(settings(tmp_path)), base_url="http://localhost") as client:
         r = client.get(f"/s/{sid}")
         assert f'data-session-id="{sid}"' in r.text
         assert client.get("/api/sessions/" + sid).json()["training"]["step"] == 1
 
 
 def test_copy_of_this_session_goes_to_a_new_session(tmp_path):
-    with TestClient(create_app(settings(tmp_path))) as client:
+    with TestClient(create_app(settings(tmp_path)), base_url="http://localhost") as client:
         sid = client.post("/api/sessions").json()["id"]
         client.post(f"/api/sessions/{sid}/step", json={"unit": "batch"})
         r = client.post(f"/ui/{sid}/fork", data={"hide": ""})
@@ -195,5 +195,5 @@ def test_copy_of_this_session_goes_to_a_new_session(tmp_path):
 
 
 def test_health_names_the_store(tmp_path):
-    with TestClient(create_app(settings(tmp_path))) as client:
+    with TestClient(create_app(settings(tmp_path)), base_url="http://localhost") as client:
         assert client.get("/healthz").json()["store"] == "sqlite"

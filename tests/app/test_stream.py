@@ -19,7 +19,7 @@ MAX_MESSAGES = 2000  # reading loops are bounded: a missing message fails, never
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app(Settings(max_message_bytes=2000))) as c:
+    with TestClient(create_app(Settings(max_message_bytes=2000)), base_url="http://localhost") as c:
         yield c
 
 
@@ -54,7 +54,7 @@ def frame_at(ws, version):
 
 
 def test_snapshot_on_connect(client, sid):
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+    with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
         snap = ws.receive_json()
     assert snap["type"] == "snapshot"
     assert snap["session"]["id"] == sid
@@ -73,7 +73,7 @@ def test_snapshot_on_connect(client, sid):
 
 
 def test_set_weight_answers_and_the_next_frame_reflects_it(client, sid):
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+    with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
         ws.receive_json()
         ws.send_json({"type": "set_weight", "id": "w1", "layer": 0, "from": 1, "to": 0,
                       "value": -1.0})
@@ -97,7 +97,7 @@ def test_set_weight_waits_for_a_busy_session(client, sid):
             release.wait(10)
 
     worker = threading.Thread(target=busy)
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+    with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
         ws.receive_json()  # the snapshot is built under the session's lock: take it first
         worker.start()
         try:
@@ -121,7 +121,7 @@ def test_set_weight_waits_for_a_busy_session(client, sid):
 
 
 def test_set_bias_select_sample_and_live_settings(client, sid):
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+    with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
         ws.receive_json()
         ws.send_json({"type": "set_bias", "id": 1, "layer": 1, "neuron": 0, "value": 2.5})
         ws.send_json({"type": "select_sample", "id": 2, "split": "test", "index": 2})
@@ -136,7 +136,7 @@ def test_set_bias_select_sample_and_live_settings(client, sid):
 
 
 def test_step_by_phase(client, sid):
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+    with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
         ws.receive_json()
         ws.send_json({"type": "step", "unit": "batch", "id": "b"})
         trace = answer(ws, "b")
@@ -155,7 +155,7 @@ def test_step_by_phase(client, sid):
 
 
 def test_play_sends_frames_and_pause_stops(client, sid):
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+    with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
         ws.receive_json()
         ws.send_json({"type": "play", "id": "p"})
         seen = read_until(ws, lambda m: m["type"] == "frame" and m["epoch"] >= 20)
@@ -180,7 +180,7 @@ def test_each_training_turn_sends_its_own_frame(client, sid):
     once (its version), so consecutive frames are one version apart. (The session's lock
     is not fair: before app.live waited, the next turn often took it first, and two turns
     went out as one frame.)"""
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+    with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
         ws.receive_json()
         ws.send_json({"type": "play", "id": "p"})
         read_until(ws, lambda m: m["type"] == "frame" and m["playing"])
@@ -196,7 +196,7 @@ def test_each_training_turn_sends_its_own_frame(client, sid):
 
 
 def test_history_is_sent_once(client, sid):
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+    with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
         snap = ws.receive_json()
         history = list(snap["session"]["history"]["epoch"])
         for k in range(5):
@@ -238,7 +238,7 @@ BAD_MESSAGES = [
 @pytest.mark.parametrize(("text", "field"), BAD_MESSAGES)
 def test_bad_messages_get_an_error_and_change_nothing(client, sid, text, field):
     before = state(client, sid)
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+    with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
         ws.receive_json()
         ws.send_text(text)
         error = read_until(ws, lambda m: m["type"] == "error")[-1]
@@ -253,7 +253,7 @@ def test_bad_messages_get_an_error_and_change_nothing(client, sid, text, field):
 
 
 def test_binary_messages_are_refused(client, sid):
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+    with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
         ws.receive_json()
         ws.send_bytes(b"\x00\x01")
         error = read_until(ws, lambda m: m["type"] == "error")[-1]
@@ -263,7 +263,7 @@ def test_binary_messages_are_refused(client, sid):
 
 
 def test_structural_changes_send_a_snapshot(client, sid):
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+    with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
         ws.receive_json()
         # From a plain (sync) route handler, on another thread than the socket's.
         model = {**HAND_MODEL, "layers": [2, 3, 1], "weights": None, "biases": None}
@@ -284,8 +284,8 @@ def test_structural_changes_send_a_snapshot(client, sid):
 
 
 def test_two_clients_of_one_session_both_see_changes(client, sid):
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as a, \
-            client.websocket_connect(f"/api/sessions/{sid}/stream") as b:
+    with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as a, \
+            client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as b:
         a.receive_json()
         b.receive_json()
         a.send_json({"type": "set_weight", "id": 1, "layer": 1, "from": 0, "to": 0,
@@ -298,7 +298,7 @@ def test_sessions_are_isolated_on_the_stream(client, sid):
     other = client.post("/api/sessions", json={"model": HAND_MODEL, "dataset": HAND_DATA})
     other = other.json()["id"]
     before = state(client, other)
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+    with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
         ws.receive_json()
         ws.send_json({"type": "set_weight", "id": 1, "layer": 0, "from": 0, "to": 0,
                       "value": 9.0})
@@ -310,7 +310,7 @@ def test_sessions_are_isolated_on_the_stream(client, sid):
 def test_frame_for_six_hidden_layers_of_eight_stays_under_64_kb(client):
     model = {"layers": [2, 8, 8, 8, 8, 8, 8, 1], "activation": "tanh"}
     sid = client.post("/api/sessions", json={"model": model}).json()["id"]
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+    with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
         ws.receive_json()
         ws.send_json({"type": "play"})
         sizes = []
@@ -332,7 +332,7 @@ def test_divergence_pauses_with_a_plain_message(client):
              "optimizer": {"name": "sgd", "learning_rate": 10.0}}
     sid = client.post("/api/sessions", json={"model": model, "dataset": {"name": "plane"}})
     sid = sid.json()["id"]
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+    with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
         ws.receive_json()
         ws.send_json({"type": "play"})
         status = read_until(ws, lambda m: m["type"] == "status" and not m["playing"])[-1]
@@ -343,7 +343,7 @@ def test_divergence_pauses_with_a_plain_message(client):
 
 
 def test_unknown_session_is_refused(client):
-    with client.websocket_connect("/api/sessions/nope/stream") as ws:
+    with client.websocket_connect("ws://localhost/api/sessions/nope/stream") as ws:
         error = ws.receive_json()
         assert error == {"type": "error", "field": "id",
                          "message": "no such session (it may have expired)"}
@@ -354,7 +354,7 @@ def test_unknown_session_is_refused(client):
 
 def test_deleting_the_session_closes_its_stream(client):
     sid = client.post("/api/sessions").json()["id"]
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+    with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
         ws.receive_json()
         assert client.delete(f"/api/sessions/{sid}").status_code == 204
         status = read_until(ws, lambda m: m["type"] == "status" and m["reason"] == "closed")
@@ -365,7 +365,7 @@ def test_deleting_the_session_closes_its_stream(client):
 
 
 def test_the_last_client_leaving_pauses_training(client, sid):
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+    with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
         ws.receive_json()
         ws.send_json({"type": "play", "id": 1})
         answer(ws, 1)
