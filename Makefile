@@ -61,5 +61,5 @@ test: setup-test
 lint: setup-test
 	$(VENV)/bin/ruff check .
 
-bench: setup
+bench: setup /usr/bin/redis-server
 	$(PY) bench/run_all.py
