@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
@@ -316,7 +315,18 @@ class Client:
                 elif len(text.encode()) > limit:
                     await self.error(None, "message", f"message over the limit of {limit} bytes")
                 else:
-                    await self.handle(text)
+                    await self.handle_safely(text)
+
+    async def handle_safely(self, text: str) -> None:
+        """`handle`, and an `error` for whatever it did not expect: one bad message never
+        closes the socket."""
+        try:
+            await self.handle(text)
+        except (WebSocketDisconnect, RuntimeError, asyncio.CancelledError):
+            raise
+        except Exception:
+            log.exception("a client message could not be handled")
+            await self.error(None, "message", "this message could not be handled")
 
     async def error(self, reply_to, field, message: str) -> None:
         body = {"type": "error", "field": field, "message": message}
@@ -333,9 +343,9 @@ class Client:
 
     async def _handle(self, text: str) -> None:
         try:
-            raw = json.loads(text)
-        except ValueError as exc:
-            await self.error(None, "message", f"not valid JSON: {exc}")
+            raw = jsonsafe.loads(text, "message")
+        except AppError as exc:
+            await self.error(None, exc.field, exc.message)
             return
         reply_to = raw.get("id") if isinstance(raw, dict) else None
         if isinstance(reply_to, bool) or not isinstance(reply_to, str | int | float | None):

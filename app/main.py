@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         default_response_class=SafeJSONResponse,
+        docs_url=None, redoc_url=None,  # they load from a CDN: see pages.read_api_docs
     )
     app.state.settings = settings
     app.state.store = store

@@ -255,7 +255,7 @@ class Session:
             model = self._adapted(model, spec, keep_pair)
         elif "layers" not in model:
             model = {**model, "layers": [n_inputs, 4, 2, 1]}
-            model = self._adapted(model, spec)
+            model = self._adapted(model, spec, keep_pair=True)
         net = Network.from_dict(model)
         layers = net.layers
         if layers[0] != n_inputs:
@@ -269,7 +269,9 @@ class Session:
     def _adapted(self, model: dict, spec: dict, keep_pair: bool = False) -> dict:
         """`model` with its input layer sized to the features and its output to the task.
         An output activation and loss that cannot work for the task become the task's
-        usual pair, unless `keep_pair` (they were asked for: the engine then refuses).
+        usual pair, unless `keep_pair` (they were asked for): then BadInput names the one
+        at fault, by the settings table's rule (`ui_table.pair_problem`), as the page
+        greys it out. A missing one is the task's usual.
 
         Changing a size drops the weights (they are drawn fresh from the init scheme).
         """
@@ -291,7 +293,13 @@ class Session:
         given = (model.get("output_activation"), model.get("loss"))
         pair = tuple(a if g is None else g for g, a in zip(given, auto, strict=True))
         known = pair[0] in OUTPUT_ACTIVATIONS and pair[1] in LOSSES  # else the engine says so
-        if known and not keep_pair and ui_table.pair_problem(task, n_out, *pair):
+        problem = known and ui_table.pair_problem(task, n_out, *pair)
+        if problem and keep_pair:
+            field = "output_activation" if ui_table.pair_problem(task, n_out, pair[0],
+                                                                 auto[1]) == problem else "loss"
+            raise BadInput(f"{problem} ({pair[0]} with {pair[1]} loss cannot work for "
+                           f"this dataset)", field)
+        if problem:
             pair = auto
         model["output_activation"], model["loss"] = pair
         changed = changed or None not in given and pair != given

@@ -19,11 +19,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from app import ui_table
+from app import jsonsafe, ui_table
+from app.errors import BadInput
 from app.ui_table import BY_URL, SETTINGS, SettingError
 
 WEIGHTS_KEY = "w"
 MAX_WEIGHTS_CHARS = 200_000
+# The largest network the settings table allows (7 features, 8 layers of 12, 8 classes)
+# writes about 32 KB of weights JSON; a link's data is refused past this size while it is
+# decompressed, never inflated in full (64 KB of link once inflated to 49 MB).
+MAX_WEIGHTS_JSON_BYTES = 256 * 1024
 
 
 @dataclass
@@ -101,10 +106,19 @@ def decode_weights(text: str) -> dict:
     if len(text) > MAX_WEIGHTS_CHARS:
         raise ValueError("weights too long")
     try:
-        raw = zlib.decompress(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        doc = json.loads(raw)
+        packed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        inflate = zlib.decompressobj()
+        raw = inflate.decompress(packed, MAX_WEIGHTS_JSON_BYTES)
     except (ValueError, zlib.error) as e:
         raise ValueError(f"not readable weights ({e.__class__.__name__})") from None
+    if inflate.unconsumed_tail:
+        raise ValueError(f"weights over {MAX_WEIGHTS_JSON_BYTES} bytes once decompressed")
+    if not inflate.eof:
+        raise ValueError("not readable weights (the compressed data is cut short)")
+    try:
+        doc = jsonsafe.loads(raw, WEIGHTS_KEY)
+    except BadInput as e:
+        raise ValueError(e.message) from None
     if not isinstance(doc, dict) or not {"weights", "biases"} <= doc.keys():
         raise ValueError("expected weights and biases")
     return {"weights": doc["weights"], "biases": doc["biases"]}

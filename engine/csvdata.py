@@ -56,11 +56,14 @@ def parse_csv(
     if task is not None and task not in TASKS:
         raise DatasetError(f"unknown value {task!r} (known: {', '.join(TASKS)})", "task")
     text = text.removeprefix("\ufeff")
-    rows: list[tuple[int, list[str]]] = [
-        (k, cells)
-        for k, cells in enumerate(csv.reader(text.splitlines()), start=1)
-        if any(c.strip() for c in cells)
-    ]
+    rows: list[tuple[int, list[str]]] = []
+    reader = csv.reader(text.splitlines())
+    try:
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                rows.append((reader.line_num, cells))
+    except csv.Error as e:  # a field over csv.field_size_limit() (128 KB), a NUL byte, ...
+        raise DatasetError(f"not readable as CSV ({e})", f"line {reader.line_num}") from None
     if not rows:
         raise DatasetError("the file is empty; expected the header 'x1,x2,label'", "line 1")
     line, header = rows[0]

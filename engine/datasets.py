@@ -208,7 +208,8 @@ DATASETS: dict[str, DatasetKind] = {
 
 def _int_in(lo: int, hi: int):
     def check(field, v):
-        if isinstance(v, bool) or not isinstance(v, int | float) or v != int(v):
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
+                or v != int(v):
             raise DatasetError(f"expected an integer, got {v!r}", field)
         if not lo <= v <= hi:
             raise DatasetError(f"{int(v)} is outside {lo}..{hi}", field)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 
+from app import jsonsafe
 from app.errors import BadInput
 from app.metrics import CONTENT_TYPE
 from app.schemas import (
@@ -178,12 +179,7 @@ async def replace_dataset(session: SessionDep, request: Request) -> dict:
     body = await request.body()
     if kind in ("text/csv", "text/plain"):
         return await _run(request, session.replace_dataset_csv, _decode(body, "body"))
-    import json
-
-    try:
-        spec = json.loads(body or b"null")
-    except ValueError as exc:
-        raise BadInput(f"not valid JSON: {exc}", "body") from None
+    spec = jsonsafe.loads(body or b"null", "body")  # BadInput: not JSON, or nested too deep
     return await _run(request, session.replace_dataset, spec)
 
 

@@ -33,6 +33,25 @@ async def read_page(request: Request) -> HTMLResponse:
     return _render(request, session, state.view)
 
 
+API_DOCS = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>nnplay API</title></head>
+<body><h1>nnplay API</h1>
+<p>The API is described by its OpenAPI document, <a href="/openapi.json">/openapi.json</a>
+(open it in any OpenAPI viewer or client generator), and in words in the project's
+<code>docs/PROTOCOL.md</code>.</p>
+<p>Interactive pages (Swagger UI, ReDoc) are not served: they load their scripts from a CDN,
+and nnplay works offline and runs no script from elsewhere.</p>
+</body></html>
+"""
+
+
+@router.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/redoc", response_class=HTMLResponse, include_in_schema=False)
+def read_api_docs() -> HTMLResponse:
+    """Where the API's description is: /openapi.json (the interactive pages are off)."""
+    return HTMLResponse(API_DOCS)
+
+
 @router.get("/s/{session_id}", response_class=HTMLResponse, include_in_schema=False)
 async def read_session_page(request: Request, session_id: str) -> HTMLResponse:
     """The playground attached to session `session_id` (the query gives the view: hidden

@@ -11,7 +11,6 @@ partial says why.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Mapping
 
 from fastapi import APIRouter, Request
@@ -19,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 from markupsafe import Markup
 
-from app import ui_table, urlstate
+from app import jsonsafe, ui_table, urlstate
 from app.errors import AppError
 from app.palette import class_colour
 from app.templating import templates
@@ -227,7 +226,10 @@ def _apply_op(values: dict, op: str) -> None:
         if acts:
             acts.pop()
     elif op.startswith(("add_neuron:", "remove_neuron:")):
-        k = int(op.split(":")[1])
+        k = op.split(":", 1)[1]
+        if not (k.isascii() and k.isdigit()):
+            raise SettingError("op", f"{op!r}: expected a layer number after ':'")
+        k = int(k)
         if 0 <= k < len(hidden):
             delta = 1 if op.startswith("add") else -1
             hidden[k] = min(max(hidden[k] + delta, 1), ui_table.MAX_NEURONS)
@@ -486,9 +488,9 @@ async def post_model(request: Request, session_id: str) -> HTMLResponse:
     form = await request.form()
     view, error = _view_of(form), None
     try:
-        doc = json.loads((await _upload_bytes(form)).decode("utf-8-sig"))
+        doc = jsonsafe.loads((await _upload_bytes(form)).decode("utf-8-sig"), "file")
         await run_in_threadpool(session.replace_model, doc)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except UnicodeDecodeError as e:
         error = f"import refused: the file is not JSON ({e.__class__.__name__})"
     except (EngineError, AppError, SettingError) as e:
         error = f"import refused: {_error_text(e)}"

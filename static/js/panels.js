@@ -27,6 +27,20 @@ export function keepNewestPanels(body = document.body) {
   });
 }
 
+/**
+ * A range control's `<output>` beside it shows its value while it is dragged (the value is
+ * posted on release, as a change). One listener for every panel, old and swapped in: the
+ * page's Content-Security-Policy runs no inline handler.
+ */
+export function showRangeValues(body = document.body) {
+  body.addEventListener("input", (ev) => {
+    const el = ev.target;
+    if (!el.matches || !el.matches('.pg-range > input[type="range"]')) return;
+    const out = el.nextElementSibling;
+    if (out && out.tagName === "OUTPUT") out.textContent = el.value;
+  });
+}
+
 /** Show the page's own address (the server put it on `[data-page-url]`). */
 export function nameThePage(root = document) {
   const el = root.querySelector("[data-page-url]");

@@ -6,7 +6,9 @@
 import { drawBoundary, forgetPoints, toPlane } from "./boundary.js";
 import { LossChart } from "./chart.js";
 import { forgetFigures, showMetrics } from "./metrics.js";
-import { followLiveSettings, keepNewestPanels, nameThePage, sendChangesInOrder } from "./panels.js";
+import {
+  followLiveSettings, keepNewestPanels, nameThePage, sendChangesInOrder, showRangeValues,
+} from "./panels.js";
 import { copyText, exportModel, exportPng, exportSvg } from "./share.js";
 
 const CHART_MS = 100;
@@ -245,6 +247,7 @@ export function initPlayground({ connection, state, root = document.body, sessio
   });
 
   keepNewestPanels(document.body);
+  showRangeValues(document.body);
   sendChangesInOrder(document.body, { beforeSwap: rememberOpen });
   nameThePage(document);
   return { render };
