@@ -144,8 +144,13 @@ export function sendChangesInOrder(body = document.body, { beforeSwap = () => {}
     // data panel has fields named "dataset")
     if (!form.hasAttribute || !form.hasAttribute("data-post")) return;
     ev.preventDefault();
-    // a button (op, dataset, undo), or Enter in a field (its change has gone already)
-    if (ev.submitter && ev.submitter.name) send(form, ev.submitter);
-    else if (ev.submitter && ev.submitter.getAttribute("formaction")) send(form, ev.submitter);
+    // Enter in a field submits the form "with" its first button (here: add a layer): the
+    // field's change has gone already, and no button was pressed.
+    const field = document.activeElement;
+    if (field && field !== ev.submitter && field.matches("input, select, textarea")) return;
+    // a button pressed (op, dataset, undo)
+    if (ev.submitter && (ev.submitter.name || ev.submitter.getAttribute("formaction"))) {
+      send(form, ev.submitter);
+    }
   });
 }

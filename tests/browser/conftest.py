@@ -224,24 +224,30 @@ def set_hidden_layers(page, sizes: list[int]) -> None:
     def column(k):
         return page.get_by_role("button", name=re.compile(rf"^hidden {k} neuron \d+: "))
 
-    def press(name, k_shown, count):
+    def press(name, k_shown, count, layers):
+        # Each press is its own change (the page sends every one): wait until both the
+        # drawing and the controls show it before reading them for the next press.
         controls.get_by_role("button", name=name).click()
         expect(column(k_shown)).to_have_count(count)
+        expect(layer_menus).to_have_count(layers)
+        if count:  # the layer's neuron count, as the controls show it
+            expect(controls.get_by_role("listitem").nth(k_shown - 1)).to_contain_text(
+                re.compile(rf"L{k_shown}\s*\S\s*{count}\b"))
 
     # grow the last layer first: an added layer copies the last one's size
     last = layer_menus.count()
     while last < len(sizes) and column(last).count() < sizes[-1]:
-        press(f"Add a neuron to layer {last}", last, column(last).count() + 1)
+        press(f"Add a neuron to layer {last}", last, column(last).count() + 1, last)
     while layer_menus.count() < len(sizes):
         n = layer_menus.count()
-        press("Add a hidden layer", n + 1, column(n).count())
+        press("Add a hidden layer", n + 1, column(n).count(), n + 1)
     while layer_menus.count() > len(sizes):
         n = layer_menus.count()
-        press("Remove a hidden layer", n, 0)
+        press("Remove a hidden layer", n, 0, n - 1)
     for k, want in enumerate(sizes, start=1):
         while (n := column(k).count()) != want:
             sign = "Add a neuron to" if n < want else "Remove a neuron from"
-            press(f"{sign} layer {k}", k, n + (1 if n < want else -1))
+            press(f"{sign} layer {k}", k, n + (1 if n < want else -1), len(sizes))
 
 
 def wait_until(check, what, timeout: float = 15.0):

@@ -110,3 +110,17 @@ def test_changes_faster_than_the_panels_redraw_are_all_kept(page, server, api):
     assert s["model"]["layers"][1] == 4 + len(rates)
     expect(page.get_by_role("combobox", name="Learning rate")).to_have_value("1")
     expect(controls.get_by_text(re.compile(r"^7$"))).to_be_visible()
+
+
+def test_enter_in_a_field_sends_that_field_only(page, server, api):
+    # Enter in a form's field submits it "with" its first button (here: add a layer); the
+    # page sends the field's new value and nothing else.
+    sid = load(page, server)
+    page.get_by_text(re.compile(r"^Output \w+, loss \w+")).click()
+    seed = page.get_by_role("spinbutton", name="Seed", exact=True)
+    seed.fill("7")
+    seed.press("Enter")
+    wait_until(lambda: state(api, sid)["model"]["seed"] == 7, "the server has seed 7")
+    page.wait_for_timeout(300)  # time for a wrongly sent "add a layer" to land
+    assert state(api, sid)["model"]["layers"] == [2, 4, 2, 1]
+    expect(page.get_by_text("2 hidden layers")).to_be_visible()
