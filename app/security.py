@@ -94,8 +94,21 @@ def allowed_hosts(settings: Settings) -> list[str]:
         listed = [settings.host]
     if "*" in listed:
         return ["*"]
-    bracketed = [f"[{n}]" if ":" in n and not n.startswith("[") else n for n in listed]
-    return list(dict.fromkeys([*LOOPBACK_NAMES, *(n.lower() for n in bracketed)]))
+    return list(dict.fromkeys([*LOOPBACK_NAMES, *(_host_name(n) for n in listed)]))
+
+
+def _host_name(entry: str) -> str:
+    """An allowed-hosts entry as the Host header's name reads: lower case, an IPv6 address
+    in brackets, a port dropped (every port is allowed)."""
+    name = entry.lower()
+    try:
+        if ipaddress.ip_address(name.strip("[]")).version == 6:
+            return f"[{name.strip('[]')}]"
+    except ValueError:
+        pass
+    if name.startswith("["):  # [v6]:port
+        return name.split("]")[0] + "]"
+    return name.rsplit(":", 1)[0]
 
 
 def _origin(text: str) -> tuple[str, str, int] | None:

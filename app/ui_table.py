@@ -522,6 +522,8 @@ def _put(doc: dict, path: tuple[str, ...], value) -> None:
 def _get(doc: Mapping, path: tuple[str, ...]):
     for key in path:
         if isinstance(doc, list | tuple):
+            if int(key) >= len(doc):
+                return None  # (too short: the engine names it)
             doc = doc[int(key)]
         elif isinstance(doc, Mapping) and key in doc:
             doc = doc[key]

@@ -35,7 +35,7 @@ def check_features(names: object, field: str = "features") -> tuple[str, ...]:
     if not names:
         raise DatasetError("choose at least one feature", field)
     for k, name in enumerate(names):
-        if name not in FEATURES:
+        if not isinstance(name, str) or name not in FEATURES:
             known = ", ".join(FEATURES)
             raise DatasetError(f"unknown feature {name!r} (known: {known})", f"{field}[{k}]")
         if name in names[:k]:

@@ -92,6 +92,16 @@ def test_a_non_finite_integer_in_a_dataset_upload_leaves_the_session(api, sid):
         assert_refused(r, 422, "n_points")
 
 
+@pytest.mark.parametrize("body,field", [
+    ('{"model": {"optimizer": {"name": "adam", "betas": []}}}', "optimizer.betas"),
+    ('{"dataset": {"name": "xor", "features": [["x1"]]}}', "features[0]"),
+])
+def test_a_value_of_the_wrong_shape_is_refused_naming_it(api, body, field):
+    before = held(api)
+    assert_refused(api.post("/api/sessions", content=body, headers=JSON), 422, field)
+    assert held(api) == before
+
+
 # ---- JSON nested too deep ----------------------------------------------------------------
 
 
@@ -367,7 +377,8 @@ def test_allowed_hosts_by_default_and_as_set():
     assert security.allowed_hosts(Settings(host="0.0.0.0", allowed_hosts="a.org, *.b.org")) \
         == [*loop, "a.org", "*.b.org"]
     assert security.allowed_hosts(Settings(allowed_hosts="*")) == ["*"]
-    assert security.allowed_hosts(Settings(allowed_hosts="::2")) == [*loop, "[::2]"]
+    assert security.allowed_hosts(Settings(allowed_hosts="::2,[::3]:80,A.org:8080")) \
+        == [*loop, "[::2]", "[::3]", "a.org"]
 
 
 def test_an_allowed_origin_that_is_not_one_stops_the_start():
