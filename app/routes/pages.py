@@ -6,11 +6,13 @@ it in another tab or on a projector, attaches to the same session. An address wh
 session no longer exists says so and starts a new one from the settings in its query.
 """
 
+import html
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app import urlstate
-from app.errors import SessionNotFound
+from app.errors import AppError, SessionNotFound
 from app.templating import templates
 
 router = APIRouter()
@@ -25,11 +27,23 @@ def _render(request: Request, session, view: dict, notice: str = "") -> HTMLResp
          "page_url": page_url(session.to_dict(), view)})
 
 
+def _unavailable(exc: AppError) -> HTMLResponse:
+    """A page (not JSON: a person opened it) saying why there is no playground now."""
+    text = html.escape(exc.message)
+    return HTMLResponse(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>nnplay</title>'
+        f"</head><body><h1>nnplay</h1><p>{text}</p><p>Reload this page in a moment.</p>"
+        "</body></html>", status_code=exc.status)
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def read_page(request: Request) -> HTMLResponse:
     """Render the playground with a new session; the query string sets its configuration."""
     state = urlstate.parse(request.query_params)
-    session = await request.app.state.store.create(model=state.model, dataset=state.dataset)
+    try:
+        session = await request.app.state.store.create(model=state.model, dataset=state.dataset)
+    except AppError as exc:  # the store out of reach, the server full
+        return _unavailable(exc)
     return _render(request, session, state.view)
 
 
@@ -62,9 +76,14 @@ async def read_session_page(request: Request, session_id: str) -> HTMLResponse:
     try:
         session = await store.get(session_id)
     except SessionNotFound:
-        session = await store.create(model=state.model, dataset=state.dataset)
+        try:
+            session = await store.create(model=state.model, dataset=state.dataset)
+        except AppError as exc:
+            return _unavailable(exc)
         notice = ("The session in this address no longer exists (it expired or was "
                   "deleted): this is a new one, with the settings the address carried.")
         return _render(request, session, state.view, notice)
+    except AppError as exc:  # the store out of reach, the session moving between replicas
+        return _unavailable(exc)
     # The link's settings are the session's own: problems in them are not news here.
     return _render(request, session, {**state.view, "url_errors": []})

@@ -197,3 +197,14 @@ def test_copy_of_this_session_goes_to_a_new_session(tmp_path):
 def test_health_names_the_store(tmp_path):
     with TestClient(create_app(settings(tmp_path)), base_url="http://localhost") as client:
         assert client.get("/healthz").json()["store"] == "sqlite"
+
+
+def test_the_page_says_in_html_when_the_server_is_full(tmp_path):
+    # A person opened the page: the refusal is a page, not JSON (503, the reason).
+    app = create_app(settings(tmp_path, max_sessions=1))
+    with TestClient(app, base_url="http://localhost") as client:
+        assert client.get("/").status_code == 200
+        r = client.get("/?data=xor")
+        assert r.status_code == 503
+        assert r.headers["content-type"].startswith("text/html")
+        assert "its limit of 1 sessions" in r.text and "Reload this page" in r.text
