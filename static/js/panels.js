@@ -41,6 +41,13 @@ export function showRangeValues(body = document.body) {
   });
 }
 
+/** Whether every panel on screen shows the session at `version` or later. */
+export function panelsShow(version, root = document) {
+  if (typeof version !== "number") return false;
+  const panels = root.querySelectorAll("[data-rev]");
+  return panels.length > 0 && [...panels].every((p) => rev(p) >= version);
+}
+
 /** Show the page's own address (the server put it on `[data-page-url]`). */
 export function nameThePage(root = document) {
   const el = root.querySelector("[data-page-url]");

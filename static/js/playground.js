@@ -7,7 +7,8 @@ import { drawBoundary, forgetPoints, toPlane } from "./boundary.js";
 import { LossChart } from "./chart.js";
 import { forgetFigures, showMetrics } from "./metrics.js";
 import {
-  followLiveSettings, keepNewestPanels, nameThePage, sendChangesInOrder, showRangeValues,
+  followLiveSettings, keepNewestPanels, nameThePage, panelsShow, sendChangesInOrder,
+  showRangeValues,
 } from "./panels.js";
 import { copyText, exportModel, exportPng, exportSvg } from "./share.js";
 
@@ -130,11 +131,19 @@ export function initPlayground({ connection, state, root = document.body, sessio
     } catch { /* offline: the address bar keeps the last URL */ }
   }
 
+  // A structural change shows in the panels: this page's own change comes back with them
+  // redrawn (its answer), one made elsewhere (import, reset, another tab) needs a refresh.
+  // The snapshot often arrives before the answer: wait a moment, then refresh only the
+  // panels still older than it (a needless refresh races the person's next change).
+  const REFRESH_WAIT_MS = 150;
   function onSnapshot() {
     setPlaying(state.playing);
     if (state.snapshots > 1) {
-      refreshPanels();
-      updateUrl();
+      const version = state.session && state.session.version;
+      setTimeout(() => {
+        if (!panelsShow(version)) refreshPanels();
+        updateUrl();
+      }, REFRESH_WAIT_MS);
     }
     schedule();
   }
