@@ -390,7 +390,10 @@ class Sessions:
         """Write what a person changed (of `session`, or of every session) before the
         answer goes out. With the store out of reach the sessions held here go on
         serving: what is not written yet is kept and written when the store is back."""
-        ids = [session.id] if session is not None else [s for s, d in self._dirty.items() if d]
+        # list() copies the items in one step: training threads add entries meanwhile, and
+        # iterating the dict itself could then fail ("changed size during iteration")
+        ids = [session.id] if session is not None else [
+            s for s, d in list(self._dirty.items()) if d]
         for sid in ids:
             held = self.held(sid) if self._dirty.get(sid) else None
             if held is None:
