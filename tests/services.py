@@ -4,14 +4,34 @@ several nnplay replicas sharing it (installed by `make setup-test`)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import redis
+from websockets.sync.client import connect
 
 from tests.conftest import free_port, start_server, stop_server
+
+MAX_MESSAGES = 3000  # messages a test reads at most while waiting for one
+WAIT = 30.0  # seconds one receive or request may take before the test fails
+
+
+def stream(base: str, sid: str):
+    """A socket to session `sid` of the server at `base`."""
+    return connect(base.replace("http", "ws", 1) + f"/api/sessions/{sid}/stream",
+                   max_size=2**23, open_timeout=WAIT)
+
+
+def read_until(ws, test) -> dict:
+    """The first message for which `test` holds."""
+    for _ in range(MAX_MESSAGES):
+        msg = json.loads(ws.recv(timeout=WAIT))
+        if test(msg):
+            return msg
+    raise AssertionError("the message never came")
 
 REDIS_SERVER = "/usr/bin/redis-server"
 START_SECONDS = 20.0

@@ -15,16 +15,20 @@ import time
 
 import httpx
 import pytest
-from websockets.sync.client import connect
 
 from tests.conftest import free_port, start_server, stop_server
-from tests.services import RedisServer, start_replicas, stop_replicas
+from tests.services import (
+    WAIT,
+    RedisServer,
+    read_until,
+    start_replicas,
+    stop_replicas,
+    stream,
+)
 
 pytestmark = pytest.mark.timeout(120)
 LEASE = 2.0
 MODEL = {"layers": [2, 8, 8, 1], "activation": "tanh"}
-MAX_MESSAGES = 3000
-WAIT = 30.0  # seconds one receive or request may take before the test fails
 MOVED_IN = 'nnplay_lease_moves_total{direction="in"}'
 
 
@@ -49,19 +53,6 @@ def replicas(redis_server):
 
 def client(base: str) -> httpx.Client:
     return httpx.Client(base_url=base, timeout=WAIT)
-
-
-def stream(base: str, sid: str):
-    return connect(base.replace("http", "ws", 1) + f"/api/sessions/{sid}/stream",
-                   max_size=2**23, open_timeout=WAIT)
-
-
-def read_until(ws, test) -> dict:
-    for _ in range(MAX_MESSAGES):
-        msg = json.loads(ws.recv(timeout=WAIT))
-        if test(msg):
-            return msg
-    raise AssertionError("the message never came")
 
 
 def held(base: str) -> int:

@@ -11,14 +11,12 @@ import time
 
 import httpx
 import pytest
-from websockets.sync.client import connect
 
 from tests.conftest import free_port, start_server, stop_server
+from tests.services import WAIT, read_until, stream
 
 pytestmark = pytest.mark.timeout(120)
 MODEL_QUERY = "?h=8,8"
-MAX_MESSAGES = 3000
-WAIT = 30.0
 
 
 @pytest.fixture
@@ -44,19 +42,6 @@ def open_page(base: str, path: str) -> tuple[str, str]:
     """The page at `path`: (the session id it names, its HTML)."""
     html = httpx.get(base + path, timeout=WAIT).text
     return re.search(r'data-session-id="([^"]+)"', html).group(1), html
-
-
-def stream(base: str, sid: str):
-    return connect(base.replace("http", "ws", 1) + f"/api/sessions/{sid}/stream",
-                   max_size=2**23, open_timeout=WAIT)
-
-
-def read_until(ws, test) -> dict:
-    for _ in range(MAX_MESSAGES):
-        msg = json.loads(ws.recv(timeout=WAIT))
-        if test(msg):
-            return msg
-    raise AssertionError("the message never came")
 
 
 def answer(ws, msg_id: int, **msg) -> dict:

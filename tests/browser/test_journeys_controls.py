@@ -26,7 +26,7 @@ from playwright.sync_api import expect
 
 from app.ui_table import BY_NAME, SETTINGS, Setting
 from engine.optimizers import OPTIMIZERS
-from tests.browser.conftest import load, step_epochs, wait_until
+from tests.browser.conftest import load, settle, step_epochs, wait_until
 
 ROLE = {"select": "combobox", "range": "slider", "number": "spinbutton", "checkbox": "checkbox"}
 NOT_CONTROLS = {
@@ -83,6 +83,7 @@ def pick_optimizer(name: str):
             with page.expect_response(re.compile(r"/ui/.+/controls")):
                 select.select_option(name)
             expect(control(page, "optimizer")).to_have_value(name)
+            settle(page)  # a person reads the new fields before typing in one
         open_more(page)
     return prepare
 

@@ -16,7 +16,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import load, open_page, shot
+from tests.browser.conftest import load, open_page, settle, shot
 
 EDGE = "weight from x1 to hidden 1 neuron 1"  # the default network's first weight
 
@@ -202,6 +202,7 @@ def test_recall_reads_n_a_when_no_test_sample_is_of_class_1(page, server, api, t
     expect(row_0.get_by_role("cell")).to_have_count(2)
     assert sum(int(c) for c in row_0.get_by_role("cell").all_inner_texts()) == len(
         data["test"]["labels"])
+    settle(page)  # the picture of the panel as it stays, not one being swapped
     shot(page, "journey-metrics-n-a", "#pg-metrics")
 
 
