@@ -9,19 +9,26 @@
 //   in the frame: its control follows, unless the person is using it right now.
 
 const rev = (el) => Number(el && el.dataset && el.dataset.rev) || 0;
+// Whether the swap under way is a refresh (a GET). A refresh of the same state as on screen
+// adds nothing, and would wipe what the answer to a person's last change said (a refused
+// file's message): only newer ones go in. An answer (a POST) of the same state goes in.
+let refresh = false;
 
 export function keepNewestPanels(body = document.body) {
+  const stale = (incoming, target) => (refresh ? incoming <= rev(target) : incoming < rev(target));
   body.addEventListener("htmx:beforeSwap", (ev) => {
     const target = ev.detail.target;
+    const verb = ev.detail.requestConfig && ev.detail.requestConfig.verb;
+    refresh = verb === "get";
     const m = /data-rev="(\d+)"/.exec(ev.detail.serverResponse || "");
-    if (m && target && target.dataset.rev !== undefined && Number(m[1]) < rev(target)) {
+    if (m && target && target.dataset.rev !== undefined && stale(Number(m[1]), target)) {
       ev.detail.shouldSwap = false;
     }
   });
   body.addEventListener("htmx:oobBeforeSwap", (ev) => {
     const incoming = ev.detail.fragment && ev.detail.fragment.firstElementChild;
     const target = ev.detail.target;
-    if (incoming && target && incoming.dataset.rev !== undefined && rev(incoming) < rev(target)) {
+    if (incoming && target && incoming.dataset.rev !== undefined && stale(rev(incoming), target)) {
       ev.detail.shouldSwap = false;
     }
   });
@@ -82,17 +89,23 @@ export function followLiveSettings(frame, root = document) {
 }
 
 /**
- * The control forms (`form[data-post]`: the top bar and architecture, the data panel) send
- * each change on its own, in the order it was made, with the values it had when it was
- * made: only the setting that changed (every field of that name) and the view's hidden
- * fields, never the rest of the form. A form redrawn from an older state, or changed in
+ * The control forms (`form[data-post]`: the top bar and architecture, the data panel and
+ * its CSV upload) send each change on its own, in the order it was made, with the values
+ * it had when it was made: only the setting that changed (every field of that name, a
+ * file chosen) and the view's hidden fields, never the rest of the form. A form redrawn from an older state, or changed in
  * another tab, can then never send stale values along with a person's change, and a
  * change made while the previous one is on its way is queued, not dropped (htmx drops or
  * replaces a request from an element that is busy or was swapped out). The server keeps
  * every setting a post leaves out (app/routes/ui.py, values_from_form).
  */
+let queue = Promise.resolve();  // the person's changes on their way, in order
+
+/** Resolves once every change sent so far is answered and its panels are drawn. */
+export function whenAnswered() {
+  return queue;
+}
+
 export function sendChangesInOrder(body = document.body, { beforeSwap = () => {} } = {}) {
-  let queue = Promise.resolve();
 
   function capture(form, source) {
     const data = new FormData();
@@ -107,7 +120,11 @@ export function sendChangesInOrder(body = document.body, { beforeSwap = () => {}
     for (const el of form.elements) {
       if (el.name !== source.name || el.disabled) continue;
       if ((el.type === "checkbox" || el.type === "radio") && !el.checked) continue;
-      data.append(el.name, el.value);
+      if (el.type === "file") {
+        for (const file of el.files) data.append(el.name, file);  // read when it is sent
+      } else {
+        data.append(el.name, el.value);
+      }
     }
     if (source.name === "features") data.append("_has", "features");  // the whole set
     return data;
@@ -134,6 +151,7 @@ export function sendChangesInOrder(body = document.body, { beforeSwap = () => {}
       const focused = document.activeElement;
       const refocus = focused && focused.name && here.contains(focused) ? focused.name : null;
       beforeSwap();
+      refresh = false;  // an answer: its out-of-band parts go in too
       window.htmx.swap(here, html, { swapStyle: "outerHTML" });
       // keyboard users stay on the control they used (controls have names, not ids)
       const again = refocus && document.querySelector(`${target} [name="${refocus}"]`);

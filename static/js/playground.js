@@ -8,7 +8,7 @@ import { LossChart } from "./chart.js";
 import { forgetFigures, showMetrics } from "./metrics.js";
 import {
   followLiveSettings, keepNewestPanels, nameThePage, panelsShow, sendChangesInOrder,
-  showRangeValues,
+  showRangeValues, whenAnswered,
 } from "./panels.js";
 import { copyText, exportModel, exportPng, exportSvg } from "./share.js";
 
@@ -133,17 +133,18 @@ export function initPlayground({ connection, state, root = document.body, sessio
 
   // A structural change shows in the panels: this page's own change comes back with them
   // redrawn (its answer), one made elsewhere (import, reset, another tab) needs a refresh.
-  // The snapshot often arrives before the answer: wait a moment, then refresh only the
-  // panels still older than it (a needless refresh races the person's next change).
+  // The snapshot often arrives before the answer: wait a moment and for the answers on their
+  // way, then refresh only the panels still older than it (a needless refresh replaces the
+  // controls under the person's next change).
   const REFRESH_WAIT_MS = 150;
   function onSnapshot() {
     setPlaying(state.playing);
     if (state.snapshots > 1) {
       const version = state.session && state.session.version;
-      setTimeout(() => {
+      setTimeout(() => whenAnswered().then(() => {
         if (!panelsShow(version)) refreshPanels();
         updateUrl();
-      }, REFRESH_WAIT_MS);
+      }), REFRESH_WAIT_MS);
     }
     schedule();
   }
