@@ -311,6 +311,9 @@ export class NetworkView {
     if (!this.heatCols) return;
     const box = this.svg.getBoundingClientRect();
     const fit = box.width ? Math.min(box.width / this.geo.width, box.height / this.geo.height) : 1;
+    // Labels are sized in viewBox units: a drawing shown smaller than its viewBox scales
+    // them up by as much (static/css/layout.css), so none reads under its CSS size.
+    this.svg.style.setProperty("--nv-zoom", Math.max(1, 1 / (fit || 1)).toFixed(3));
     const k = Math.min(4, Math.max(1, Math.ceil(fit * (window.devicePixelRatio || 1) * 2) / 2));
     if (k === this.heatScale) return;
     this.heatScale = k;
