@@ -564,7 +564,8 @@ export class NetworkView {
   /** Dots travel along every edge into layer l (SVG animateMotion on the edge's own path). */
   travel(l, ms) {
     const rows = this.edges[l - 1];
-    if (!rows) return;
+    // A person who asked for less motion sees the edges light up, without moving dots.
+    if (!rows || matchMedia("(prefers-reduced-motion: reduce)").matches) return;
     let count = 0;
     for (let i = 0; i < rows.length; i++) {
       for (let j = 0; j < rows[i].length; j++) {
