@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from types import SimpleNamespace
 
 from fastapi.templating import Jinja2Templates
 
+from app.activation_plots import activation_plot
+from app.guide import GLOSSARY, TAGLINE, TOUR
 from app.palette import CLASS_COLOURS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,3 +52,5 @@ def static_url(path: str) -> str:
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["static_url"] = static_url
 templates.env.globals["class_colours"] = CLASS_COLOURS
+templates.env.globals["activation_plot"] = activation_plot
+templates.env.globals["guide"] = SimpleNamespace(tagline=TAGLINE, tour=TOUR, glossary=GLOSSARY)

@@ -11,6 +11,7 @@ import { paintHeatmap } from "./heatmap.js";
 import { setData, setText } from "./dom.js";
 import { FramePacer } from "./pacer.js";
 import { initPlayground } from "./playground.js";
+import { initGuide } from "./guide.js";
 
 const sessionId = document.body.dataset.sessionId;
 const connection = new Connection(sessionId);
@@ -478,5 +479,6 @@ for (const [enter, leave] of [["pointerover", "pointerout"], ["focusin", "focuso
 // Imported with the rest (not loaded later): a click on Play, Step or a panel right after
 // the page shows must not find its handler missing.
 initPlayground({ connection, state, root: document, sessionId });
+initGuide();
 
 window.nnplay = { connection, state, view, steps, applyFrame };  // for bench/ and debugging
