@@ -191,12 +191,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("discretize", "view", ("discretize",), "bool", False, "disc", "checkbox",
             "Discretize output", "view",
             help="Show the output plot's decision as flat regions instead of a gradient."),
+    Setting("projector", "view", ("projector",), "bool", False, "proj", "checkbox",
+            "Projector mode", "view",
+            help="Larger type and thicker lines, for a room reading the page from afar."),
     Setting("hide", "view", ("hide",), "names", (), "hide", "none", "Hidden controls", "view",
             GROUPS,
             help="Controls a classroom link hides (by group)."),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+# The page's on/off view options (kept in its URL, posted with its panels' requests).
+VIEW_FLAGS: tuple[str, ...] = tuple(s.name for s in SETTINGS
+                                    if s.home == "view" and s.kind == "bool")
 BY_URL: dict[str, Setting] = {s.url: s for s in SETTINGS}
 LIVE = tuple(s.name for s in SETTINGS if s.live)
 

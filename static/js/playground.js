@@ -37,12 +37,14 @@ export function initPlayground({ connection, state, root = document.body, sessio
   const options = () => ({
     showTest: !!$('[data-toggle="show_test"]')?.checked,
     discretize: !!$('[data-toggle="discretize"]')?.checked,
+    projector: !!$('[data-toggle="projector"]')?.checked,
   });
   const hideText = () => $('input[name="hide"]')?.value || "";
   const viewQuery = () => {
     const q = new URLSearchParams({ hide: hideText() });
     if (options().showTest) q.set("show_test", "1");
     if (options().discretize) q.set("discretize", "1");
+    if (options().projector) q.set("projector", "1");
     return q;
   };
 
@@ -197,6 +199,7 @@ export function initPlayground({ connection, state, root = document.body, sessio
   root.addEventListener("change", (ev) => {
     const el = ev.target;
     if (el.matches("[data-toggle]")) {
+      if (el.dataset.toggle === "projector") host.classList.toggle("projector", el.checked);
       schedule();
       updateUrl();
     }

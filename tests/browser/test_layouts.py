@@ -119,3 +119,29 @@ def test_the_default_page_fits_reads_and_works_at(browser, server, api, size):
         errors = list(page.errors)
         page.context.close()
     assert not errors, "the page logged errors:\n" + "\n".join(errors)
+
+
+def test_projector_mode_enlarges_the_page_and_stays_in_its_link(browser, server):
+    page = open_page(browser, 1024, 768)
+    try:
+        load(page, server)
+        size = "() => parseFloat(getComputedStyle(document.querySelector('.pg-big')).fontSize)"
+        label = ("() => parseFloat(getComputedStyle("
+                 "document.querySelector('.nv-value')).fontSize)")
+        before = page.evaluate(size), page.evaluate(label)
+        page.get_by_role("checkbox", name="Projector mode").check()
+        wait_until(lambda: "proj=1" in page.evaluate("location.search"),
+                   "the address bar to keep projector mode")
+        after = page.evaluate(size), page.evaluate(label)
+        assert after[0] >= before[0] * 1.3 and after[1] >= before[1] * 1.3, (before, after)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+        shot(page, "layout-projector-1024x768")
+        # The link (a reload, or the address handed to the room) opens in projector mode.
+        page.reload()
+        page.wait_for_selector("#network-view .nv-node")
+        expect(page.get_by_role("checkbox", name="Projector mode")).to_be_checked()
+        assert page.evaluate(size) == after[0]
+    finally:
+        errors = list(page.errors)
+        page.context.close()
+    assert not errors, "the page logged errors:\n" + "\n".join(errors)
