@@ -64,7 +64,7 @@ def load_worked_example(session) -> None:
     weights included, and the page gets one snapshot.
     """
     model, dataset = worked_example()
-    session.replace_model(model, dataset=dataset)
+    session.replace_model(model, dataset=dataset, part="example")
     session.select_sample("train", 0)
 
 

@@ -74,6 +74,9 @@ class SessionPublic(BaseModel):
     version: int = Field(description="goes up with every change (a page shows the newest)")
     undo: dict[str, Any] | None = Field(
         None, description="what the last data change replaced (Undo puts it back), or null")
+    exercise: dict[str, Any] | None = Field(
+        None, description="a classroom exercise: {note, hidden, locked} parts of the page "
+                          "(changes to them are refused with 403), or null")
 
 
 class HealthPublic(BaseModel):

@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from app import exercise as exercises
 from app import ui_table
 from app.config import Settings
 from app.errors import BadInput, SessionNotFound, TooManySessions
@@ -96,8 +97,11 @@ class Session:
 
     def __init__(self, session_id: str, settings: Settings, model: dict, dataset: dict,
                  initial_model: dict | None = None, training: dict | None = None,
-                 history: dict | None = None, undo: dict | None = None) -> None:
+                 history: dict | None = None, undo: dict | None = None,
+                 exercise: dict | None = None) -> None:
         self.id = session_id
+        # a classroom exercise: parts of the page hidden or locked (app/exercise.py)
+        self.exercise = exercises.checked(exercise)
         self.settings = settings
         self.lock = threading.RLock()
         self.listeners: list[Listener] = []
@@ -157,6 +161,7 @@ class Session:
                 "training": copy.deepcopy(self.training),
                 "history": copy.deepcopy(self.history),
                 "undo": copy.deepcopy(self.undo),
+                "exercise": copy.deepcopy(self.exercise),
             }
 
     @classmethod
@@ -170,7 +175,8 @@ class Session:
                 raise BadInput("missing", key)
         session = cls(doc["id"], settings or Settings(), doc["model"], doc["dataset"],
                       initial_model=doc.get("initial_model"), training=doc.get("training"),
-                      history=doc.get("history"), undo=doc.get("undo"))
+                      history=doc.get("history"), undo=doc.get("undo"),
+                      exercise=doc.get("exercise"))
         version = doc.get("version", 0)
         session.version = version if type(version) is int and version >= 0 else 0
         return session
@@ -345,22 +351,26 @@ class Session:
 
     # ---- structural changes (listeners get "snapshot") --------------------------
 
-    def replace_model(self, doc: dict, dataset: dict | None = None) -> None:
+    def replace_model(self, doc: dict, dataset: dict | None = None, part: str = "upload") -> None:
         """Import a model document (weights included); it becomes the model reset returns to.
 
         With `dataset`, the dataset is replaced in the same change (one check, one snapshot):
-        the model must then fit that dataset as it is.
-        """
+        the model must then fit that dataset as it is. `part`: what an exercise must leave
+        open for it ("upload": an import; "example": the worked example)."""
         with self.lock:
+            exercises.check(self.exercise, [(part, "model")])
             net, problem = self._build(doc, self._problem.spec if dataset is None else dataset)
             self.undo = None
             self._swap(net, problem, initial=True, reset_training=True)
             self._changed("snapshot")
 
-    def replace_dataset(self, spec: dict) -> None:
+    def replace_dataset(self, spec: dict, part: str | None = None) -> None:
         """A new dataset. A model that fits it keeps its weights; one whose input or output
-        size does not fit is reshaped (fresh weights). Training counters restart."""
+        size does not fit is reshaped (fresh weights). Training counters restart. `part`:
+        what an exercise must leave open for it (default: the parts of the spec that change)."""
         with self.lock:
+            exercises.check(self.exercise, [(part, "file")] if part else
+                            exercises.dataset_parts(self._problem.spec, spec))
             model = self._net.to_dict()
             net, problem = self._build(model, spec, adapt=True)
             fresh = list(net.layers) != list(model["layers"])
@@ -372,8 +382,9 @@ class Session:
         """A dataset from a CSV file ``x1,x2,label``; features, preprocessing, split and seed
         stay as they were. A bad file is refused naming the line and column."""
         with self.lock:
+            exercises.check(self.exercise, [("upload", "file")])
             spec = parse_csv(text, max_rows=self.settings.max_points, base=self._problem.spec)
-            self.replace_dataset(spec)
+            self.replace_dataset(spec, part="upload")
 
     def configure(self, changes: dict, dataset: dict | None = None) -> None:
         """Change structural fields of the model (see STRUCTURE_FIELDS; ``hidden`` as a
@@ -385,6 +396,10 @@ class Session:
         with self.lock:
             if not isinstance(changes, dict):
                 raise BadInput("expected an object", "changes")
+            exercises.check(self.exercise, exercises.model_parts(changes))
+            if dataset is not None:
+                exercises.check(self.exercise,
+                                exercises.dataset_parts(self._problem.spec, dataset))
             for key in changes:
                 if key not in STRUCTURE_FIELDS and key != "hidden":
                     raise BadInput(f"not a structural field (choose from "
@@ -435,6 +450,7 @@ class Session:
         model, its optimizer state, the epoch and the history stay: the network goes on
         learning on the edited data. Undoable (`undo_data`)."""
         with self.lock:
+            exercises.check(self.exercise, [("data", "extra_points")])
             before = len(self._problem.spec.get("extra_points") or ())
             problem = self._problem_for({**self._problem.spec, "extra_points": points})
             added = len(points) - before
@@ -451,6 +467,7 @@ class Session:
         replaced one) with that network's training state. Once only; a structural change
         since (a new network) drops the undo."""
         with self.lock:
+            exercises.check(self.exercise, [("data", "undo")])
             entry = self.undo
             if entry is None:
                 raise BadInput("there is no data change to undo", "undo")
@@ -474,6 +491,8 @@ class Session:
         """Back to the initial model (same weights), keeping the live settings (learning
         rate, regularization, batch size); with `new_seed`, fresh weights from a new seed."""
         with self.lock:
+            if new_seed:
+                exercises.check(self.exercise, [("architecture", "seed")])
             doc = copy.deepcopy(self.initial_model)
             live = self._net.to_dict()
             doc["optimizer"] = {**doc["optimizer"],
@@ -497,6 +516,8 @@ class Session:
         size), applied between steps: weights, epoch, optimizer state and history stay.
         Each value is checked against the settings table; None means unchanged."""
         with self.lock:
+            exercises.check(self.exercise, exercises.live_parts(
+                k for k, v in live.items() if v is not None))
             for name in live:
                 if name not in ui_table.LIVE:
                     raise BadInput(f"not a live setting (choose from "
@@ -517,6 +538,7 @@ class Session:
         """Set ``weights[layer][source][target]`` (from neuron `source` of layer `layer`
         to neuron `target` of layer `layer`+1)."""
         with self.lock:
+            exercises.check(self.exercise, [("weights", "value")])
             layers = self._net.layers
             layer = _index(layer, "layer", len(layers) - 1)
             source = _index(source, "from", layers[layer])
@@ -528,12 +550,20 @@ class Session:
     def set_bias(self, layer, neuron, value) -> None:
         """Set ``biases[layer][neuron]``, the bias of neuron `neuron` of layer `layer`+1."""
         with self.lock:
+            exercises.check(self.exercise, [("weights", "value")])
             layers = self._net.layers
             layer = _index(layer, "layer", len(layers) - 1)
             neuron = _index(neuron, "neuron", layers[layer + 1])
             value = _finite(value, "value")
             self._net.set_bias(layer, neuron, value)
             self._changed("frame")
+
+    def set_exercise(self, exercise: dict | None) -> None:
+        """Make this session an exercise (app/exercise.py), or an open one with None; the
+        page a teacher's link opens calls it once, when the session starts."""
+        with self.lock:
+            self.exercise = exercises.checked(exercise)
+            self._changed("snapshot")
 
     def select_sample(self, split, index) -> None:
         """Choose the sample whose values frames show (and that ``step("sample")`` trains on)."""
@@ -578,6 +608,8 @@ class Session:
         (listeners hear the status)."""
         if unit not in UNITS:
             raise BadInput(f"unknown value {unit!r} (choose from {', '.join(UNITS)})", "unit")
+        if unit != "epoch":  # a traced step is the step panel's
+            exercises.check(self.exercise, [("step", "unit")])
         with self.lock:
             if self.training["playing"]:
                 # Under the same lock: no training turn runs between the pause and the step,

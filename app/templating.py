@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from app.activation_plots import activation_plot
 from app.guide import GLOSSARY, TAGLINE, TOUR
 from app.palette import CLASS_COLOURS
-from app.ui_table import BY_NAME
+from app.ui_table import BY_NAME, NOTE_MOST, PARTS
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
@@ -82,4 +82,5 @@ templates.env.globals["module_urls"] = module_urls
 templates.env.globals["class_colours"] = CLASS_COLOURS
 templates.env.globals["activation_plot"] = activation_plot
 templates.env.globals["guide"] = SimpleNamespace(
-    tagline=TAGLINE, tour=TOUR, glossary=GLOSSARY, projector_help=BY_NAME["projector"].help)
+    tagline=TAGLINE, tour=TOUR, glossary=GLOSSARY, projector_help=BY_NAME["projector"].help,
+    parts=PARTS, note_most=NOTE_MOST)

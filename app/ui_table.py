@@ -35,6 +35,19 @@ TASK_OF = {n: k.task for n, k in DATASETS.items()}
 # Controls a classroom URL (`hide=optimizer,features`) can hide, by group.
 GROUPS = ("data", "upload", "features", "architecture", "output", "training",
           "optimizer", "regularization", "share")
+# What an exercise (classroom mode: `hide=`, `lock=`) can hide or lock: the control groups,
+# and the page's other ways to change the session, each under the name a teacher reads in
+# the "Make an exercise" dialog.
+PARTS = {
+    "data": "the dataset and its settings", "upload": "uploading data or a model",
+    "features": "the input features",
+    "architecture": "the layers, neurons, activations and initial weights",
+    "output": "the output activation and loss", "training": "the learning rate and batch size",
+    "optimizer": "the optimizer and its settings", "regularization": "the regularization",
+    "weights": "editing weights and biases", "step": "the step-by-step panel",
+    "example": "the worked example", "share": "sharing and exporting",
+}
+NOTE_MOST = 500  # characters of a teacher's note
 
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 REG_RATES = (0.0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -195,8 +208,14 @@ SETTINGS: tuple[Setting, ...] = (
             "Projector mode", "view",
             help="Larger type and thicker lines, for a room reading the page from afar."),
     Setting("hide", "view", ("hide",), "names", (), "hide", "none", "Hidden controls", "view",
-            GROUPS,
-            help="Controls a classroom link hides (by group)."),
+            tuple(PARTS),
+            help="What an exercise link hides (and locks), by part of the page."),
+    Setting("lock", "view", ("lock",), "names", (), "lock", "none", "Locked controls", "view",
+            tuple(PARTS),
+            help="What an exercise link shows but locks at its value, by part of the page."),
+    Setting("note", "view", ("note",), "text", "", "note", "none", "Exercise note", "view",
+            help=f"The teacher's words shown on an exercise's banner (at most {NOTE_MOST} "
+                 "characters)."),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -273,6 +292,11 @@ def coerce(name: str, raw: object) -> object:
         return tuple(out)
     if s.kind == "points":
         return _points(raw)
+    if s.kind == "text":
+        text = str(raw).strip()
+        if len(text) > NOTE_MOST:
+            raise SettingError(name, f"{len(text)} characters, at most {NOTE_MOST}")
+        return text
     raise AssertionError(s.kind)
 
 

@@ -11,6 +11,7 @@ import html
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from app import exercise as exercises
 from app import urlstate
 from app.errors import AppError, SessionNotFound
 from app.templating import templates
@@ -44,6 +45,10 @@ async def read_page(request: Request) -> HTMLResponse:
         session = await request.app.state.store.create(model=state.model, dataset=state.dataset)
     except AppError as exc:  # the store out of reach, the server full
         return _unavailable(exc)
+    # A teacher's link (`hide=`, `lock=`, `note=`) makes the new session an exercise.
+    exercise = exercises.from_view(state.view)
+    if exercise:
+        session.set_exercise(exercise)
     return _render(request, session, state.view)
 
 

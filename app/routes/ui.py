@@ -54,7 +54,10 @@ class Playground:
         self.sid = doc["id"]
         self.rev = doc.get("version", 0)  # the panels say which state they show (data-rev)
         self.view = dict(ui_table.defaults() | {"hide": ()}) | dict(view or {})
-        self.hide = set(self.view.get("hide") or ())
+        # an exercise's hidden parts are hidden whatever the page's link says (app/exercise.py)
+        exercise = doc.get("exercise") or {}
+        self.hide = set(self.view.get("hide") or ()) | set(exercise.get("hidden", ()))
+        self.locked = set(exercise.get("locked", ()))
         self.values = ui_table.values_from_session(doc, self.view)
         self.field_errors: dict[str, str] = {}
         self.errors = []
@@ -94,6 +97,10 @@ class Playground:
 
     def shown_group(self, group: str) -> bool:
         return group not in self.hide
+
+    def locked_setting(self, name: str) -> bool:
+        """Whether the exercise locks setting `name`'s control (shown, greyed out)."""
+        return BY_NAME[name].group in self.locked
 
     def shown(self, name: str) -> bool:
         s = BY_NAME[name]

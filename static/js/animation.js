@@ -447,6 +447,7 @@ export class StepController {
 
   key(ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (this.root.hidden || this.root.classList.contains("nn-locked")) return;  // an exercise's
     const t = ev.target;
     if (t && (TYPING.has(t.tagName) || t.isContentEditable)) return;
     const s = this.stepper;

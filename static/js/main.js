@@ -12,6 +12,7 @@ import { setData, setText } from "./dom.js";
 import { FramePacer } from "./pacer.js";
 import { initPlayground } from "./playground.js";
 import { initGuide } from "./guide.js";
+import { initExercise } from "./exercise.js";
 
 const sessionId = document.body.dataset.sessionId;
 const connection = new Connection(sessionId);
@@ -480,5 +481,6 @@ for (const [enter, leave] of [["pointerover", "pointerout"], ["focusin", "focuso
 // the page shows must not find its handler missing.
 initPlayground({ connection, state, root: document, sessionId });
 initGuide();
+initExercise();
 
 window.nnplay = { connection, state, view, steps, applyFrame };  // for bench/ and debugging
