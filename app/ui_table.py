@@ -191,6 +191,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("discretize", "view", ("discretize",), "bool", False, "disc", "checkbox",
             "Discretize output", "view",
             help="Show the output plot's decision as flat regions instead of a gradient."),
+    Setting("loss_log", "view", ("loss_log",), "bool", False, "logloss", "checkbox",
+            "Log scale", "view",
+            help="Draw the loss chart's loss axis on a logarithmic scale."),
     Setting("hide", "view", ("hide",), "names", (), "hide", "none", "Hidden controls", "view",
             GROUPS,
             help="Controls a classroom link hides (by group)."),
@@ -199,6 +202,7 @@ SETTINGS: tuple[Setting, ...] = (
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 BY_URL: dict[str, Setting] = {s.url: s for s in SETTINGS}
 LIVE = tuple(s.name for s in SETTINGS if s.live)
+VIEW_TOGGLES = tuple(s.name for s in SETTINGS if s.home == "view" and s.kind == "bool")
 
 
 # ---- parsing one value ---------------------------------------------------------

@@ -7,6 +7,7 @@ import { PageState } from "./page_state.js";
 import { NetworkView } from "./network_view.js";
 import { StepController, renderEquations } from "./animation.js";
 import { fmt, neuronName, forwardEquationFromFrame } from "./equations.js";
+import { formatNumber } from "./format.js";
 import { paintHeatmap } from "./heatmap.js";
 import { setData, setText } from "./dom.js";
 import { FramePacer } from "./pacer.js";
@@ -419,7 +420,7 @@ stepRoot.querySelector('[data-action="gradient-check"]')?.addEventListener("clic
       : "backpropagation and the numerical slopes differ (near a kink such as relu's 0 this can be expected)";
     gradBox.dataset.value = String(body.max_relative_error);
     gradBox.textContent = `Gradient check on training rows ${lo}–${hi - 1}: largest relative error `
-      + `${body.max_relative_error.toExponential(1)} over ${body.checked} of ${body.total} parameters `
+      + `${formatNumber(body.max_relative_error, "rate")} over ${body.checked} of ${body.total} parameters `
       + `(central differences, step ${body.eps}): ${verdict}.`;
   } catch (err) {
     gradBox.textContent = `The gradient check failed: ${err.message}`;

@@ -3,8 +3,9 @@
 // every number shown is the engine's (metrics.js), pictures come from frames (boundary.js,
 // chart.js). The panels themselves are server-rendered htmx partials.
 
-import { drawBoundary, forgetPoints, toPlane } from "./boundary.js";
+import { drawBoundary, drawGuides, forgetPoints, toPlane } from "./boundary.js";
 import { LossChart } from "./chart.js";
+import { formatNumber } from "./format.js";
 import { forgetFigures, showMetrics } from "./metrics.js";
 import {
   followLiveSettings, keepNewestPanels, nameThePage, panelsShow, sendChangesInOrder,
@@ -37,12 +38,14 @@ export function initPlayground({ connection, state, root = document.body, sessio
   const options = () => ({
     showTest: !!$('[data-toggle="show_test"]')?.checked,
     discretize: !!$('[data-toggle="discretize"]')?.checked,
+    lossLog: !!$('[data-toggle="loss_log"]')?.checked,
   });
   const hideText = () => $('input[name="hide"]')?.value || "";
   const viewQuery = () => {
     const q = new URLSearchParams({ hide: hideText() });
     if (options().showTest) q.set("show_test", "1");
     if (options().discretize) q.set("discretize", "1");
+    if (options().lossLog) q.set("loss_log", "1");
     return q;
   };
 
@@ -55,10 +58,12 @@ export function initPlayground({ connection, state, root = document.body, sessio
     const frame = state.frame;
     const map = $("#pg-boundary-map"), points = $("#pg-boundary");
     if (map && points) drawBoundary({ map, points }, frame && frame.boundary, state.dataset, options());
+    drawGuides({ x: $(".pg-ticks--x"), y: $(".pg-ticks--y"), legend: $(".pg-legend") },
+      frame && frame.boundary, frame && frame.heatmaps);
     showMetrics(root, frame);
     // The chart is a whole SVG redrawn: ten times a second is plenty while training runs.
     if (!state.playing || t0 - ui.chartAt >= CHART_MS) {
-      ui.chart.draw($("#pg-loss-chart"));
+      ui.chart.draw($("#pg-loss-chart"), { log: options().lossLog });
       ui.chartAt = t0;
     }
     showSpeed();
@@ -88,8 +93,8 @@ export function initPlayground({ connection, state, root = document.body, sessio
   }
 
   function writeSpeed(eps, fps) {
-    for (const el of root.querySelectorAll('[data-metric="epochs_per_second"]')) el.textContent = eps.toFixed(1);
-    for (const el of root.querySelectorAll('[data-metric="frames_per_second"]')) el.textContent = fps.toFixed(1);
+    for (const el of root.querySelectorAll('[data-metric="epochs_per_second"]')) el.textContent = formatNumber(eps, "speed");
+    for (const el of root.querySelectorAll('[data-metric="frames_per_second"]')) el.textContent = formatNumber(fps, "speed");
   }
 
   function setPlaying(playing) {
