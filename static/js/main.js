@@ -252,17 +252,38 @@ function slider(p) {
   const g = gradientOf(frame, p);
   h.textContent = hint(g, frame.gradients && frame.gradients.source, p.kind === "weight" ? "w" : "b");
   h.dataset.sign = g === null ? "" : String(Math.sign(g));
-  input.addEventListener("input", () => {
-    const v = Number(input.value);
+  // The box takes any finite number (the engine's bound), beyond the slider's ends; the
+  // slider follows as far as it reaches.
+  const box = document.createElement("input");
+  box.type = "number";
+  box.step = "any";
+  box.className = "nv-slider-typed";
+  box.value = String(value);
+  box.setAttribute("aria-label", `${label} (number)`);
+  const send = (v) => {
     out.textContent = fmt(v);
     input.setAttribute("aria-valuetext", fmt(v));
     steps.reset();
     if (p.kind === "weight") connection.send({ type: "set_weight", layer: p.layer, from: p.from, to: p.to, value: v });
     else connection.send({ type: "set_bias", layer: p.layer, neuron: p.neuron, value: v });
+  };
+  input.addEventListener("input", () => {
+    send(Number(input.value));
+    box.value = input.value;
     // the twin slider (popover / panel) follows at once; the frame brings the rest
     for (const other of document.querySelectorAll(selectorOf(p))) if (other !== input) other.value = input.value;
   });
-  wrap.append(head, input, out, h);
+  box.addEventListener("change", () => {
+    const v = box.value.trim() === "" ? NaN : Number(box.value);
+    box.setCustomValidity(Number.isFinite(v) ? "" : "a finite number");
+    if (!Number.isFinite(v)) {
+      box.reportValidity();
+      return;
+    }
+    send(v);
+    for (const other of document.querySelectorAll(selectorOf(p))) other.value = String(v);
+  });
+  wrap.append(head, input, out, box, h);
   wrap.param = p;
   return wrap;
 }
@@ -277,12 +298,14 @@ function refreshSliders(frame) {
   for (const wrap of document.querySelectorAll(".nv-slider")) {
     const p = wrap.param;
     if (!p || !validSelection(p.kind === "weight" ? p : { ...p }, sizesOf(frame))) continue;
-    const input = wrap.querySelector("input");
+    const input = wrap.querySelector('input[type="range"]');
     const v = paramValue(frame, p);
     if (v === undefined) continue;
     // Never move a slider under the user's hand: the frame may be older than its position.
-    if (document.activeElement !== input) {
+    const box = wrap.querySelector(".nv-slider-typed");
+    if (document.activeElement !== input && document.activeElement !== box) {
       if (input.value !== String(v)) input.value = String(v);
+      if (box && box.value !== String(v)) box.value = String(v);
       setText(wrap.querySelector("output"), fmt(v));
     }
     const g = gradientOf(frame, p);

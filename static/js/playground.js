@@ -11,7 +11,7 @@ import {
   followLiveSettings, keepNewestPanels, nameThePage, panelsShow, sendChangesInOrder,
   showRangeValues, whenAnswered,
 } from "./panels.js";
-import { copyText, exportModel, exportPng, exportSvg } from "./share.js";
+import { copyText, exportChartPng, exportModel, exportPlotPng, exportPng, exportSvg } from "./share.js";
 
 const CHART_MS = 100;
 
@@ -194,6 +194,8 @@ export function initPlayground({ connection, state, root = document.body, sessio
       if (action === "export-model") await exportModel(sessionId);
       else if (action === "export-svg") exportSvg();
       else if (action === "export-png") await exportPng();
+      else if (action === "export-plot-png") await exportPlotPng();
+      else if (action === "export-chart-png") await exportChartPng();
     } catch (err) {
       shareError(err.message);
     }
