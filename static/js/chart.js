@@ -4,7 +4,7 @@
 
 import { formatNumber } from "./format.js";
 
-const W = 320, H = 140, PAD = { l: 40, r: 8, t: 8, b: 22 };
+const W = 320, H = 140, PAD = { l: 40, r: 14, t: 14, b: 22 };
 const MAX_POINTS = 400;  // drawn points per curve; longer histories are thinned
 
 export class LossChart {
@@ -40,7 +40,10 @@ export class LossChart {
       if (n && (n - 1) % stride && Number.isFinite(vals[n - 1])) pts.push(pt(n - 1, vals));
       return pts.join(" ");
     };
-    const xTicks = niceTicks(x0, x1, 5).filter((e) => e === Math.round(e));
+    // Round epochs, and the run's last epoch at the axis's end (a round one too near it
+    // gives way, so that labels never overlap).
+    const xTicks = niceTicks(x0, x1, 5)
+      .filter((e) => e === Math.round(e) && e <= x1 - 0.15 * (x1 - x0)).concat([x1]);
     svg.dataset.scale = log ? "log" : "linear";
     svg.innerHTML = `
       <g class="pg-axis">
@@ -51,7 +54,7 @@ export class LossChart {
         ${xTicks.map((e) => `<line x1="${sx(e)}" x2="${sx(e)}" y1="${H - PAD.b}" y2="${H - PAD.b + 3}"/>
           <text class="pg-tick-x" x="${sx(e)}" y="${H - 9}" text-anchor="middle">${formatNumber(e, "count")}</text>`).join("")}
         <text x="${PAD.l - 4}" y="${H - 1}" text-anchor="end" class="pg-axis-title">epoch</text>
-        <text x="2" y="${PAD.t - 1}" class="pg-axis-title">loss${log ? " (log)" : ""}</text>
+        <text x="2" y="8" class="pg-axis-title">loss${log ? " (log)" : ""}</text>
       </g>
       <polyline class="pg-line pg-line--train" points="${line(h.train)}"/>
       <polyline class="pg-line pg-line--test" points="${line(h.test)}"/>
