@@ -49,7 +49,8 @@ function neededCss(svg, clone) {
   const names = [...new Set(text.match(/--[\w-]+/g) || [])];
   const style = getComputedStyle(svg);
   const vars = names.map((n) => `${n}: ${style.getPropertyValue(n).trim()};`).join(" ");
-  return `svg { ${vars} }\n${text}`;
+  const font = getComputedStyle(document.body).fontFamily;  // "inherit" has no page to inherit from
+  return `svg { font-family: ${font}; ${vars} }\n${text}`;
 }
 
 /** `svg` as a standalone picture of its own size (its viewBox's, times `scale`), with the

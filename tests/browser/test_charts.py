@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import (
+    ARTIFACTS,
     click_edge,
     epoch_shown,
     figure,
@@ -328,6 +329,7 @@ def test_exports_of_the_plot_the_chart_and_the_network(page, server, api, tmp_pa
             page.get_by_role("button", name=name).click()
         path = tmp_path / filename
         info.value.save_as(path)
+        info.value.save_as(ARTIFACTS / f"export-{filename}")  # to be looked at
         assert info.value.suggested_filename == filename
         data = path.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000, (name, len(data))
