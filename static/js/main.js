@@ -226,7 +226,8 @@ function slider(p) {
   const short = p.kind === "weight" ? `w: ${name(p.layer, p.from)} → ${name(p.layer + 1, p.to)}` : `bias b`;
   const input = document.createElement("input");
   input.type = "range";
-  const lim = Math.max(5, Math.ceil(Math.abs(value)));
+  // ±5, or as far as the value when it is beyond (up to ±100: past that the box takes it)
+  const lim = Math.min(100, Math.max(5, Math.ceil(Math.abs(value))));
   input.min = String(-lim);
   input.max = String(lim);
   input.step = "0.01";

@@ -218,13 +218,23 @@ def model_of(api, sid: str) -> dict:
 
 
 def overflowing(page) -> list[str]:
-    """The number boxes a person reads (neuron values, readouts, figures, sliders' values)
-    whose text is wider than the box: the text's own width against its box's."""
-    return page.evaluate("""() => [...document.querySelectorAll(
-        '.nv-value, .nv-readout b, .pg-figures dd, .nv-slider-value, .pg-legend-value')]
-      .filter((e) => e.offsetParent !== null && e.textContent)
-      .filter((e) => e.scrollWidth > e.clientWidth + 1)
-      .map((e) => e.className + ': ' + e.textContent)""")
+    """The numbers a person reads whose text is wider than their box: a neuron's value
+    label against its column (the drawing's value column, 64 units wide), the figures,
+    sliders' values and legend values against their own boxes."""
+    return page.evaluate("""() => {
+      const bad = [];
+      for (const e of document.querySelectorAll('.nv-value')) {
+        if (!e.textContent) continue;
+        const r = e.getBoundingClientRect();
+        const col = e.closest('foreignObject').getBoundingClientRect();
+        if (r.left < col.left - 1 || r.right > col.right + 1) bad.push('value ' + e.textContent);
+      }
+      for (const e of document.querySelectorAll(
+          '.pg-figures dd, .nv-slider-value, .pg-legend-value, .nv-readout b')) {
+        if (e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1) bad.push(e.textContent);
+      }
+      return bad;
+    }""")
 
 
 def test_huge_values_are_printed_short_and_fit_their_boxes(page, server, api):
