@@ -393,6 +393,8 @@ export class NetworkView {
           if (p.nvWidth !== tenths) {
             p.nvWidth = tenths;
             p.setAttribute("stroke-width", (tenths / 10).toFixed(1));
+            // fainter as well as thinner: the small weights of a wide layer stay in the back
+            p.setAttribute("stroke-opacity", (0.3 + 0.6 * (tenths / 10 - 0.5) / 4.5).toFixed(2));
           }
           const pos = w >= 0;
           if (p.nvPos !== pos) {

@@ -389,5 +389,11 @@ def test_a_trained_deep_network_has_readable_edges(page, server, api):
         # of at most 10 in a layer, and the layer's largest weight drawn widest
         assert max(ws) / min(ws) <= 10.0 + 1e-9, (layer, min(ws), max(ws))
         assert max(ws) == (5.0 if most >= 1 else round((0.5 + 4.5 * most) * 10) / 10)
-    expect(page.locator(".nv-legend")).to_contain_text("thickness = |weight| ÷ the layer's largest")
+    # and fainter with it: the opacity the attribute gives each edge follows its width
+    pairs = page.evaluate("""() => [...document.querySelectorAll('path.nv-edge')].map((e) =>
+        [+e.getAttribute('stroke-width'), +getComputedStyle(e).strokeOpacity])""")
+    for width, opacity in pairs:
+        assert abs(opacity - (0.3 + 0.6 * (width - 0.5) / 4.5)) < 0.006, (width, opacity)
+    expect(page.locator(".nv-legend")).to_contain_text(
+        "thickness = |weight| ÷ the layer's largest (at least 1), fainter when thinner")
     shot(page, "chart-network-6x8-1920x1080", "#network-view")
