@@ -397,3 +397,42 @@ def test_a_trained_deep_network_has_readable_edges(page, server, api):
     expect(page.locator(".nv-legend")).to_contain_text(
         "thickness = |weight| ÷ the layer's largest (at least 1), fainter when thinner")
     shot(page, "chart-network-6x8-1920x1080", "#network-view")
+
+
+# (value, kind, text): hand-worked from the rules in static/js/format.js (digits per kind,
+# exponent form outside each kind's range).
+FORMATTED = [
+    (1.8180036970128325e+154, "value", "1.82e+154"),
+    (-3.2e-7, "value", "-3.2e-7"),
+    (0.5, "value", "0.5"),
+    (-0.0, "value", "0"),
+    (1.23456, "value", "1.2346"),
+    (12.34567, "value", "12.346"),
+    (1234.5678, "value", "1234.6"),
+    (12345.6, "value", "1.23e+4"),
+    (0.95, "ratio", "0.9500"),
+    (1, "ratio", "1.0000"),
+    (0.0123456, "loss", "0.01235"),
+    (0.693147, "loss", "0.6931"),
+    (2.2e-13, "loss", "2.2e-13"),
+    (0.0042, "rate", "0.0042"),
+    (1e-5, "rate", "1e-5"),
+    (123456, "count", "123456"),
+    (1234.56, "speed", "1234.6"),
+    (0, "speed", "0.0"),
+    (0.25, "tick", "0.25"),
+    (1e-4, "tick", "1e-4"),
+    (None, "value", "\u2013"),
+    (float("inf"), "loss", "\u221e"),
+]
+
+
+def test_the_formatter_writes_each_kind_of_number_short(page, server):
+    # A unit check of format.js, run in the page's own browser (the module is an ES module
+    # of the page): the journeys above show it on screen; this pins each kind's digits.
+    open_playground(page, server)
+    got = page.evaluate("""async (cases) => {
+      const { formatNumber } = await import('/static/js/format.js');
+      return cases.map(([x, kind]) => formatNumber(x === 'inf' ? Infinity : x, kind));
+    }""", [["inf" if x == float("inf") else x, kind] for x, kind, _ in FORMATTED])
+    assert got == [text for _, _, text in FORMATTED]
