@@ -321,11 +321,12 @@ def test_typed_weight_beyond_the_sliders_range_reaches_the_server(page, server, 
     wait_until(lambda: slider.input_value() == slider.get_attribute("max"),
                "the slider shows its maximum")
     expect(dialog.get_by_role("status")).to_have_text("12.5")
-    # Not a number: the box says so, nothing is sent.
+    shot(page, "chart-typed-weight", ".nv-popover")
+    # Not a number: the box says so (the browser's own message), nothing is sent.
     box.fill("")
     box.press("Enter")
+    assert box.evaluate("b => b.validationMessage") != ""
     assert model_of(api, sid)["weights"][0][1][0] == 12.5
-    shot(page, "chart-typed-weight", ".nv-popover")
 
 
 def test_exports_of_the_plot_the_chart_and_the_network(page, server, api, tmp_path):
