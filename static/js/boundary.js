@@ -134,15 +134,22 @@ function paintRegions(canvas, b) {
  * The plot's axes (`x`, `y`: their tick boxes) and colour legend (`legend`) for a frame's
  * boundary and heatmaps (docs/PROTOCOL.md "Frames"): ticks every 2 units of the plane, the
  * class colours with their names, or the ramp with the output's range; the neuron maps'
- * ramp and range beside. Rewritten only when what they show changes.
+ * ramp and range beside, and in the network view's legend (`maps`). Rewritten only when
+ * what they show changes.
  */
-export function drawGuides({ x, y, legend }, boundary, heatmaps) {
+export function drawGuides({ x, y, legend, maps }, boundary, heatmaps) {
   const extent = (boundary && boundary.extent) || [-6, 6];
   const kind = boundary ? boundary.kind : "none";
   const key = [extent, kind, boundary && boundary.range, heatmaps && heatmaps.range].join("|");
   if (legend && legend.nvKey !== key) {
     legend.nvKey = key;
     legend.replaceChildren(...legendItems(boundary, heatmaps));
+  }
+  // The network view's legend names the same ramp for its neurons' maps.
+  const mapsKey = heatmaps ? heatmaps.range.join(",") : "";
+  if (maps && maps.nvKey !== mapsKey) {
+    maps.nvKey = mapsKey;
+    maps.replaceChildren(...(heatmaps ? ramp(heatmaps.range, "maps") : []));
   }
   const tickKey = extent.join(",");
   for (const [box, axis] of [[x, "x"], [y, "y"]]) {

@@ -58,8 +58,8 @@ export function initPlayground({ connection, state, root = document.body, sessio
     const frame = state.frame;
     const map = $("#pg-boundary-map"), points = $("#pg-boundary");
     if (map && points) drawBoundary({ map, points }, frame && frame.boundary, state.dataset, options());
-    drawGuides({ x: $(".pg-ticks--x"), y: $(".pg-ticks--y"), legend: $(".pg-legend") },
-      frame && frame.boundary, frame && frame.heatmaps);
+    drawGuides({ x: $(".pg-ticks--x"), y: $(".pg-ticks--y"), legend: $(".pg-legend"),
+      maps: $(".nv-legend [data-maps-key]") }, frame && frame.boundary, frame && frame.heatmaps);
     showMetrics(root, frame);
     // The chart is a whole SVG redrawn: ten times a second is plenty while training runs.
     if (!state.playing || t0 - ui.chartAt >= CHART_MS) {

@@ -145,6 +145,12 @@ def test_output_plot_has_axes_with_ticks_and_a_legend_of_its_colours(page, serve
     assert swatch.evaluate("e => getComputedStyle(e).backgroundColor") == rgb(colours[1])
     expect(items.filter(has_text="output")).to_have_text(re.compile(r"output\s*-1\s*1"))
     expect(items.filter(has_text="neuron maps")).to_have_text(re.compile(r"neuron maps\s*-1\s*1"))
+    # The network view's legend names the same ramp for the maps in its neurons.
+    expect(page.locator(".nv-legend")).to_contain_text(re.compile(r"maps\s*-1\s*1"))
+    ramps = page.locator(".pg-legend-ramp")
+    assert len({ramps.nth(k).evaluate("e => getComputedStyle(e).backgroundImage")
+                for k in range(ramps.count())}) == 1  # one ramp: the output's, the maps'
+
     shot(page, "chart-output-plot-circle", ".pg-output")
 
     # Three classes (spiral3): one swatch per class, in the class colours, named.
