@@ -402,7 +402,7 @@ def test_a_trained_deep_network_has_readable_edges(page, server, api):
     for width, opacity in pairs:
         assert abs(opacity - (0.3 + 0.6 * (width - 0.5) / 4.5)) < 0.006, (width, opacity)
     expect(page.locator(".nv-legend")).to_contain_text(
-        "thickness = |weight| ÷ the layer's largest (at least 1), fainter when thinner")
+        "width = |weight| ÷ its layer's largest (≥ 1)")
     shot(page, "chart-network-6x8-1920x1080", "#network-view")
 
 
