@@ -216,7 +216,9 @@ function legendItems(boundary, heatmaps) {
   } else if (boundary && boundary.kind === "binary") {
     out.push(item([swatch(classColor(0)), "class 0"], "pg-legend-class"));
     out.push(item([swatch(classColor(1)), "class 1"], "pg-legend-class"));
-    out.push(item(ramp(boundary.range, "output"), "pg-legend-output"));
+    const output = item(ramp(boundary.range, "output"), "pg-legend-output");
+    output.title = "the output, mapped so that class 0's target is -1 and class 1's is 1";
+    out.push(output);
   } else if (boundary) {
     out.push(item(ramp(boundary.range, "output"), "pg-legend-output"));
   }
