@@ -207,6 +207,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("projector", "view", ("projector",), "bool", False, "proj", "checkbox",
             "Projector mode", "view",
             help="Larger type and thicker lines, for a room reading the page from afar."),
+    Setting("loss_log", "view", ("loss_log",), "bool", False, "logloss", "checkbox",
+            "Log scale", "view",
+            help="Draw the loss chart's loss axis on a logarithmic scale."),
     Setting("hide", "view", ("hide",), "names", (), "hide", "none", "Hidden controls", "view",
             tuple(PARTS),
             help="What an exercise link hides (and locks), by part of the page."),
@@ -219,11 +222,10 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
-# The page's on/off view options (kept in its URL, posted with its panels' requests).
-VIEW_FLAGS: tuple[str, ...] = tuple(s.name for s in SETTINGS
-                                    if s.home == "view" and s.kind == "bool")
 BY_URL: dict[str, Setting] = {s.url: s for s in SETTINGS}
 LIVE = tuple(s.name for s in SETTINGS if s.live)
+# The page's on/off view options (kept in its URL, posted with its panels' requests).
+VIEW_TOGGLES = tuple(s.name for s in SETTINGS if s.home == "view" and s.kind == "bool")
 
 
 # ---- parsing one value ---------------------------------------------------------

@@ -193,7 +193,7 @@ def _view_of(form: Mapping) -> dict:
     except SettingError:
         names = ()
     view = {"hide": set(names)}
-    for name in ui_table.VIEW_FLAGS:
+    for name in ui_table.VIEW_TOGGLES:
         if name in form:
             view[name] = ui_table.coerce(name, form[name])
     return view
@@ -327,7 +327,7 @@ def page_url(session_doc: Mapping, view: Mapping, weights: bool = False,
     reload or a second tab attaches to it); with `share`, `/?<settings>`, a link that
     starts a new session reproducing this run (`weights`: with its current weights)."""
     values = ui_table.values_from_session(session_doc, view)
-    for name in ui_table.VIEW_FLAGS:
+    for name in ui_table.VIEW_TOGGLES:
         values[name] = bool(view.get(name, False))
     values["hide"] = tuple(sorted(view.get("hide") or ()))
     query = urlstate.serialize(values, session_doc["model"] if weights else None)

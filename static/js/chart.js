@@ -1,8 +1,10 @@
-// Loss curves for train and test as an SVG chart with axes; hovering shows the values.
+// Loss curves for train and test as an SVG chart with axes and ticks, from epoch 0, on a
+// linear or logarithmic loss axis; hovering shows the values.
 // The points are the engine's history, as the page's state holds it (page_state.js).
 
-const NS = "http://www.w3.org/2000/svg";
-const W = 320, H = 140, PAD = { l: 40, r: 8, t: 8, b: 22 };
+import { formatNumber } from "./format.js";
+
+const W = 320, H = 140, PAD = { l: 40, r: 14, t: 14, b: 22 };
 const MAX_POINTS = 400;  // drawn points per curve; longer histories are thinned
 
 export class LossChart {
@@ -12,41 +14,47 @@ export class LossChart {
     this.drawn = -1;  // the history's version last drawn
   }
 
-  /** Draw into `svg` (an <svg> with viewBox 0 0 320 140); a no-op when nothing changed. */
-  draw(svg) {
+  /**
+   * Draw into `svg` (an <svg> with viewBox 0 0 320 140): the whole run from epoch 0, on a
+   * linear or (`log`) logarithmic loss axis; a no-op when nothing changed.
+   */
+  draw(svg, { log = false } = {}) {
     const h = this.history;
-    if (!svg || (svg === this.svg && this.drawn === h.version && svg.firstChild)) return;
+    if (!svg || (svg === this.svg && this.drawn === h.version && this.log === log && svg.firstChild)) return;
     this.svg = svg;
     this.drawn = h.version;
+    this.log = log;
     const n = h.epoch.length;
-    // The first epochs' loss can dwarf the rest: past 20 points, the axis is scaled to the
-    // points after the first twentieth (earlier ones are clipped at the top).
-    const skip = n > 20 ? Math.ceil(n / 20) : 0;
-    const finite = (a) => a.slice(skip).filter(Number.isFinite);
-    const ys = finite(h.train).concat(finite(h.test));
-    const yMax = niceMax(ys.length ? Math.max(...ys) : 1);
-    const x0 = n ? h.epoch[0] : 0;
+    const ys = h.train.concat(h.test).filter(Number.isFinite);
+    const x0 = n ? Math.min(0, h.epoch[0]) : 0;
     const x1 = n ? Math.max(h.epoch[n - 1], x0 + 1) : 1;
     const sx = (e) => PAD.l + ((e - x0) / (x1 - x0)) * (W - PAD.l - PAD.r);
-    const sy = (v) => H - PAD.b - (Math.min(v, yMax) / yMax) * (H - PAD.t - PAD.b);
+    const y = log ? logAxis(ys) : linearAxis(ys);
+    const sy = (v) => H - PAD.b - y.unit(v) * (H - PAD.t - PAD.b);
     this.scale = { sx, x0, x1 };
     const stride = Math.max(1, Math.ceil(n / MAX_POINTS));
+    const pt = (i, vals) => `${sx(h.epoch[i]).toFixed(1)},${sy(vals[i]).toFixed(1)}`;
     const line = (vals) => {
       const pts = [];
-      for (let i = 0; i < n; i += stride) if (Number.isFinite(vals[i])) pts.push(`${sx(h.epoch[i]).toFixed(1)},${sy(vals[i]).toFixed(1)}`);
-      if (n && (n - 1) % stride && Number.isFinite(vals[n - 1])) pts.push(`${sx(h.epoch[n - 1]).toFixed(1)},${sy(vals[n - 1]).toFixed(1)}`);
+      for (let i = 0; i < n; i += stride) if (Number.isFinite(vals[i])) pts.push(pt(i, vals));
+      if (n && (n - 1) % stride && Number.isFinite(vals[n - 1])) pts.push(pt(n - 1, vals));
       return pts.join(" ");
     };
-    const yTicks = [0, yMax / 2, yMax];
-    const xTicks = [x0, Math.round((x0 + x1) / 2), x1];
+    // Round epochs, and the run's last epoch at the axis's end (a round one too near it
+    // gives way, so that labels never overlap).
+    const xTicks = niceTicks(x0, x1, 5)
+      .filter((e) => e === Math.round(e) && e <= x1 - 0.15 * (x1 - x0)).concat([x1]);
+    svg.dataset.scale = log ? "log" : "linear";
     svg.innerHTML = `
       <g class="pg-axis">
         <line x1="${PAD.l}" y1="${H - PAD.b}" x2="${W - PAD.r}" y2="${H - PAD.b}"/>
         <line x1="${PAD.l}" y1="${PAD.t}" x2="${PAD.l}" y2="${H - PAD.b}"/>
-        ${yTicks.map((v) => `<text x="${PAD.l - 4}" y="${sy(v) + 3}" text-anchor="end">${fmt(v)}</text>
+        ${y.ticks.map((v) => `<text class="pg-tick-y" x="${PAD.l - 4}" y="${sy(v) + 3}" text-anchor="end">${formatNumber(v, "tick")}</text>
           <line class="pg-grid" x1="${PAD.l}" x2="${W - PAD.r}" y1="${sy(v)}" y2="${sy(v)}"/>`).join("")}
-        ${xTicks.map((e) => `<text x="${sx(e)}" y="${H - 6}" text-anchor="middle">${e}</text>`).join("")}
-        <text x="${W - PAD.r}" y="${H - PAD.b - 4}" text-anchor="end" class="pg-axis-title">epoch</text>
+        ${xTicks.map((e) => `<line x1="${sx(e)}" x2="${sx(e)}" y1="${H - PAD.b}" y2="${H - PAD.b + 3}"/>
+          <text class="pg-tick-x" x="${sx(e)}" y="${H - 9}" text-anchor="middle">${formatNumber(e, "count")}</text>`).join("")}
+        <text x="${PAD.l - 4}" y="${H - 1}" text-anchor="end" class="pg-axis-title">epoch</text>
+        <text x="2" y="8" class="pg-axis-title">loss${log ? " (log)" : ""}</text>
       </g>
       <polyline class="pg-line pg-line--train" points="${line(h.train)}"/>
       <polyline class="pg-line pg-line--test" points="${line(h.test)}"/>
@@ -86,21 +94,48 @@ export class LossChart {
     g.querySelector("rect").setAttribute("x", left);
     const t1 = g.querySelector(".pg-hover-text"), t2 = g.querySelector(".pg-hover-text2");
     t1.setAttribute("x", left + 5); t2.setAttribute("x", left + 5);
-    t1.textContent = `epoch ${h.epoch[i]}  train ${fmt(h.train[i])}`;
-    t2.textContent = `test ${fmt(h.test[i])}`;
+    t1.textContent = `epoch ${formatNumber(h.epoch[i], "count")}  train ${formatNumber(h.train[i], "loss")}`;
+    t2.textContent = `test ${formatNumber(h.test[i], "loss")}`;
     svg.dataset.hoverEpoch = String(h.epoch[i]);
   }
 }
 
-function niceMax(v) {
-  if (!(v > 0) || !Number.isFinite(v)) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
+/** Round values from `lo` to `hi`, about `count` of them, spaced 1, 2 or 5 times a power of ten. */
+export function niceTicks(lo, hi, count = 5) {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / Math.max(1, count - 1);
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * p).find((s) => s >= raw) || 10 * p;
+  const out = [];
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) {
+    out.push(Math.abs(v) < step * 1e-9 ? 0 : Number(v.toPrecision(12)));
+  }
+  return out;
 }
 
-function fmt(v) {
-  if (!Number.isFinite(v)) return "\u2013";
-  if (v === 0) return "0";
-  return Math.abs(v) >= 100 || Math.abs(v) < 0.01 ? v.toExponential(1) : v.toPrecision(3);
+/** A linear loss axis from 0 to a round value above every point; `unit(v)` in [0, 1]. */
+function linearAxis(ys) {
+  const top = Math.max(0, ...ys);
+  const ticks = niceTicks(0, top > 0 ? top : 1, 4);
+  const hi = ticks[ticks.length - 1] < top ? ticks[ticks.length - 1] + (ticks[1] - ticks[0]) : ticks[ticks.length - 1];
+  if (ticks[ticks.length - 1] < hi) ticks.push(hi);
+  return { ticks, unit: (v) => Math.min(Math.max(v, 0), hi) / hi };
+}
+
+/**
+ * A log loss axis over whole decades around the points; zeros (and anything below the
+ * smallest positive point) sit at the axis's bottom.
+ */
+function logAxis(ys) {
+  const pos = ys.filter((v) => v > 0);
+  const top = pos.length ? Math.max(...pos) : 1;
+  const bottom = pos.length ? Math.min(...pos) : top / 10;
+  const d0 = Math.floor(Math.log10(bottom));
+  const span = Math.max(1, Math.ceil(Math.log10(top)) - d0);
+  const every = Math.ceil(span / 5);  // at most six labelled decades
+  const d1 = d0 + every * Math.ceil(span / every);
+  const ticks = [];
+  for (let d = d0; d <= d1; d += every) ticks.push(10 ** d);
+  const unit = (v) => (v > 0 ? Math.min(1, Math.max(0, (Math.log10(v) - d0) / (d1 - d0))) : 0);
+  return { ticks, unit };
 }

@@ -2,14 +2,11 @@
 // with the engine's numbers put in. Every number shown is read from the trace;
 // nothing here computes a value the engine computed, it only formats.
 
-/** Short text of an engine number: up to 4 decimals, trailing zeros dropped. */
+import { fmtValue } from "./format.js";
+
+/** Short text of an engine number (format.js, the page's one formatter). */
 export function fmt(x) {
-  if (x === null || x === undefined) return "–";
-  if (typeof x !== "number") return String(x);
-  if (!Number.isFinite(x)) return String(x);
-  if (x !== 0 && Math.abs(x) < 1e-4) return x.toExponential(2).replace("e", "e");
-  const s = String(Number(x.toFixed(4)));
-  return s === "-0" ? "0" : s;
+  return fmtValue(x);
 }
 
 /** A factor in a product: negatives in parentheses, as the seed document writes them. */

@@ -7,6 +7,7 @@ import { PageState } from "./page_state.js";
 import { NetworkView } from "./network_view.js";
 import { StepController, renderEquations } from "./animation.js";
 import { fmt, neuronName, forwardEquationFromFrame } from "./equations.js";
+import { formatNumber } from "./format.js";
 import { paintHeatmap } from "./heatmap.js";
 import { setData, setText } from "./dom.js";
 import { FramePacer } from "./pacer.js";
@@ -227,7 +228,8 @@ function slider(p) {
   const short = p.kind === "weight" ? `w: ${name(p.layer, p.from)} → ${name(p.layer + 1, p.to)}` : `bias b`;
   const input = document.createElement("input");
   input.type = "range";
-  const lim = Math.max(5, Math.ceil(Math.abs(value)));
+  // ±5, or as far as the value when it is beyond (up to ±100: past that the box takes it)
+  const lim = Math.min(100, Math.max(5, Math.ceil(Math.abs(value))));
   input.min = String(-lim);
   input.max = String(lim);
   input.step = "0.01";
@@ -253,17 +255,38 @@ function slider(p) {
   const g = gradientOf(frame, p);
   h.textContent = hint(g, frame.gradients && frame.gradients.source, p.kind === "weight" ? "w" : "b");
   h.dataset.sign = g === null ? "" : String(Math.sign(g));
-  input.addEventListener("input", () => {
-    const v = Number(input.value);
+  // The box takes any finite number (the engine's bound), beyond the slider's ends; the
+  // slider follows as far as it reaches.
+  const box = document.createElement("input");
+  box.type = "number";
+  box.step = "any";
+  box.className = "nv-slider-typed";
+  box.value = String(value);
+  box.setAttribute("aria-label", `${label} (number)`);
+  const send = (v) => {
     out.textContent = fmt(v);
     input.setAttribute("aria-valuetext", fmt(v));
     steps.reset();
     if (p.kind === "weight") connection.send({ type: "set_weight", layer: p.layer, from: p.from, to: p.to, value: v });
     else connection.send({ type: "set_bias", layer: p.layer, neuron: p.neuron, value: v });
+  };
+  input.addEventListener("input", () => {
+    send(Number(input.value));
+    box.value = input.value;
     // the twin slider (popover / panel) follows at once; the frame brings the rest
     for (const other of document.querySelectorAll(selectorOf(p))) if (other !== input) other.value = input.value;
   });
-  wrap.append(head, input, out, h);
+  box.addEventListener("change", () => {
+    const v = box.value.trim() === "" ? NaN : Number(box.value);
+    box.setCustomValidity(Number.isFinite(v) ? "" : "a finite number");
+    if (!Number.isFinite(v)) {
+      box.reportValidity();
+      return;
+    }
+    send(v);
+    for (const other of document.querySelectorAll(selectorOf(p))) other.value = String(v);
+  });
+  wrap.append(head, input, out, box, h);
   wrap.param = p;
   return wrap;
 }
@@ -278,12 +301,14 @@ function refreshSliders(frame) {
   for (const wrap of document.querySelectorAll(".nv-slider")) {
     const p = wrap.param;
     if (!p || !validSelection(p.kind === "weight" ? p : { ...p }, sizesOf(frame))) continue;
-    const input = wrap.querySelector("input");
+    const input = wrap.querySelector('input[type="range"]');
     const v = paramValue(frame, p);
     if (v === undefined) continue;
     // Never move a slider under the user's hand: the frame may be older than its position.
-    if (document.activeElement !== input) {
+    const box = wrap.querySelector(".nv-slider-typed");
+    if (document.activeElement !== input && document.activeElement !== box) {
       if (input.value !== String(v)) input.value = String(v);
+      if (box && box.value !== String(v)) box.value = String(v);
       setText(wrap.querySelector("output"), fmt(v));
     }
     const g = gradientOf(frame, p);
@@ -421,7 +446,7 @@ stepRoot.querySelector('[data-action="gradient-check"]')?.addEventListener("clic
       : "backpropagation and the numerical slopes differ (near a kink such as relu's 0 this can be expected)";
     gradBox.dataset.value = String(body.max_relative_error);
     gradBox.textContent = `Gradient check on training rows ${lo}–${hi - 1}: largest relative error `
-      + `${body.max_relative_error.toExponential(1)} over ${body.checked} of ${body.total} parameters `
+      + `${formatNumber(body.max_relative_error, "rate")} over ${body.checked} of ${body.total} parameters `
       + `(central differences, step ${body.eps}): ${verdict}.`;
   } catch (err) {
     gradBox.textContent = `The gradient check failed: ${err.message}`;

@@ -1,8 +1,10 @@
 // Fills every [data-metric] element and the confusion matrix with the engine's numbers.
 
 import { setText } from "./dom.js";
+import { formatNumber } from "./format.js";
 
-const DIGITS = { epoch: 0, step: 0 };
+// The kind of each figure (format.js): how many digits it deserves.
+const KIND = { epoch: "count", step: "count", accuracy: "ratio", precision: "ratio", recall: "ratio", f1: "ratio" };
 const RATIOS = ["precision", "recall", "f1"];
 
 // Why precision or recall of class k is undefined (0/0) on a split, in plain words.
@@ -30,13 +32,12 @@ export function ratioNote(name, m) {
   return `the mean over the classes where it is defined (${text})`;
 }
 
-/** Text for one figure: integers as they are, others with 4 significant digits. */
+/** Text for one figure (format.js): counts whole, ratios with 4 decimals, losses with 4
+ * significant digits, exponent form for very large or small values. */
 export function formatMetric(name, v) {
   if (v === null && RATIOS.includes(name)) return "n/a";
   if (v === null || v === undefined || !Number.isFinite(v)) return "\u2013";
-  if (name in DIGITS) return String(v);
-  if (Math.abs(v) >= 1000 || (Math.abs(v) < 0.001 && v !== 0)) return v.toExponential(3);
-  return v.toFixed(4);
+  return formatNumber(v, KIND[name] || "loss");
 }
 
 // The page's figures, found once and again only after the page changed around them (an
@@ -76,7 +77,7 @@ export function showMetrics(root, frame) {
     const [i, j] = el.dataset.cell.split("-").map(Number);
     const n = m.confusion[i] && m.confusion[i][j];
     if (n === undefined) continue;
-    setText(el, String(n));
+    setText(el, formatNumber(n, "count"));
     el.classList.toggle("pg-diag", i === j);
   }
 }

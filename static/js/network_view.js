@@ -60,9 +60,21 @@ function el(name, attrs = {}, parent = null) {
   return e;
 }
 
-/** Edge stroke width for a weight: thin at 0, capped so 64-wide layers stay legible. */
-export function edgeWidth(w) {
-  return 0.6 + Math.min(Math.abs(w), 4) * 1.4;
+/**
+ * Edge stroke width for a weight `w` of a layer whose largest |weight| is `most`: from 0.5
+ * (zero) to 5 (the layer's largest, or 1 when all of the layer's weights are smaller), so a
+ * trained network with large weights is not a wall of thick lines, and a layer's widest
+ * edge is at most ten times its narrowest.
+ */
+export function edgeWidth(w, most = 1) {
+  return 0.5 + 4.5 * Math.min(1, Math.abs(w) / Math.max(1, most));
+}
+
+/** The largest |weight| of a layer's matrix `Wl` (rows of weights). */
+function largest(Wl) {
+  let m = 0;
+  for (const row of Wl) for (const w of row) if (Math.abs(w) > m) m = Math.abs(w);
+  return m;
 }
 
 /** Geometry only: neuron centres and the viewBox for layer sizes `sizes`. */
@@ -373,16 +385,19 @@ export class NetworkView {
     for (let l = 0; l < this.edges.length; l++) {
       const rows = this.edges[l], Wl = W[l];
       if (!Wl || Wl.length !== rows.length) continue;
+      const most = largest(Wl);
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i], Wi = Wl[i];
         for (let j = 0; j < row.length; j++) {
           const w = Wi[j], p = row[j];
           // Only a visible change of width (a tenth of a unit) restyles the edge (most
           // training frames move weights by less than 0.05): that keeps a frame's style work small.
-          const tenths = Math.round(edgeWidth(w) * 10);
+          const tenths = Math.round(edgeWidth(w, most) * 10);
           if (p.nvWidth !== tenths) {
             p.nvWidth = tenths;
             p.setAttribute("stroke-width", (tenths / 10).toFixed(1));
+            // fainter as well as thinner: the small weights of a wide layer stay in the back
+            p.setAttribute("stroke-opacity", (0.3 + 0.6 * (tenths / 10 - 0.5) / 4.5).toFixed(2));
           }
           const pos = w >= 0;
           if (p.nvPos !== pos) {

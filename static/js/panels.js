@@ -89,6 +89,27 @@ export function followLiveSettings(frame, root = document) {
 }
 
 /**
+ * A value typed beside a drop-down of presets (`input[data-typed-for=name]`, e.g. the
+ * learning rate): it joins the list, is chosen, and goes as that drop-down's change; the
+ * server checks it against the settings table (a refused one comes back with its error).
+ */
+function typedChoice(box) {
+  const select = box.form && box.form.querySelector(`select[name="${box.dataset.typedFor}"]`);
+  const v = box.value.trim() === "" ? NaN : Number(box.value);
+  box.setCustomValidity(Number.isFinite(v) ? "" : "a number");
+  if (!select || !Number.isFinite(v)) return;
+  const text = String(v);
+  let option = [...select.options].find((o) => Number(o.value) === v);
+  if (!option) {
+    option = new Option(text, text);
+    const after = [...select.options].find((o) => Number(o.value) > v);
+    select.add(option, after || null);
+  }
+  select.value = option.value;
+  select.dispatchEvent(new Event("change", { bubbles: true }));
+}
+
+/**
  * The control forms (`form[data-post]`: the top bar and architecture, the data panel and
  * its CSV upload) send each change on its own, in the order it was made, with the values
  * it had when it was made: only the setting that changed (every field of that name, a
@@ -160,6 +181,10 @@ export function sendChangesInOrder(body = document.body, { beforeSwap = () => {}
   }
 
   body.addEventListener("change", (ev) => {
+    if (ev.target.matches("input[data-typed-for]")) {
+      typedChoice(ev.target);
+      return;
+    }
     const form = ev.target.form;
     if (form && form.hasAttribute("data-post") && ev.target.name) send(form, ev.target);
   });

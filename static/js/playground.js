@@ -3,14 +3,15 @@
 // every number shown is the engine's (metrics.js), pictures come from frames (boundary.js,
 // chart.js). The panels themselves are server-rendered htmx partials.
 
-import { drawBoundary, forgetPoints, toPlane } from "./boundary.js";
+import { drawBoundary, drawGuides, forgetPoints, toPlane } from "./boundary.js";
 import { LossChart } from "./chart.js";
+import { formatNumber } from "./format.js";
 import { forgetFigures, showMetrics } from "./metrics.js";
 import {
   followLiveSettings, keepNewestPanels, nameThePage, panelsShow, sendChangesInOrder,
   showRangeValues, whenAnswered,
 } from "./panels.js";
-import { copyText, exportModel, exportPng, exportSvg } from "./share.js";
+import { copyText, exportChartPng, exportModel, exportPlotPng, exportPng, exportSvg } from "./share.js";
 
 const CHART_MS = 100;
 
@@ -38,6 +39,7 @@ export function initPlayground({ connection, state, root = document.body, sessio
     showTest: !!$('[data-toggle="show_test"]')?.checked,
     discretize: !!$('[data-toggle="discretize"]')?.checked,
     projector: !!$('[data-toggle="projector"]')?.checked,
+    lossLog: !!$('[data-toggle="loss_log"]')?.checked,
   });
   const hideText = () => $('input[name="hide"]')?.value || "";
   const viewQuery = () => {
@@ -45,6 +47,7 @@ export function initPlayground({ connection, state, root = document.body, sessio
     if (options().showTest) q.set("show_test", "1");
     if (options().discretize) q.set("discretize", "1");
     if (options().projector) q.set("projector", "1");
+    if (options().lossLog) q.set("loss_log", "1");
     return q;
   };
 
@@ -57,10 +60,12 @@ export function initPlayground({ connection, state, root = document.body, sessio
     const frame = state.frame;
     const map = $("#pg-boundary-map"), points = $("#pg-boundary");
     if (map && points) drawBoundary({ map, points }, frame && frame.boundary, state.dataset, options());
+    drawGuides({ x: $(".pg-ticks--x"), y: $(".pg-ticks--y"), legend: $(".pg-legend"),
+      maps: $(".nv-legend [data-maps-key]") }, frame && frame.boundary, frame && frame.heatmaps);
     showMetrics(root, frame);
     // The chart is a whole SVG redrawn: ten times a second is plenty while training runs.
     if (!state.playing || t0 - ui.chartAt >= CHART_MS) {
-      ui.chart.draw($("#pg-loss-chart"));
+      ui.chart.draw($("#pg-loss-chart"), { log: options().lossLog });
       ui.chartAt = t0;
     }
     showSpeed();
@@ -90,8 +95,8 @@ export function initPlayground({ connection, state, root = document.body, sessio
   }
 
   function writeSpeed(eps, fps) {
-    for (const el of root.querySelectorAll('[data-metric="epochs_per_second"]')) el.textContent = eps.toFixed(1);
-    for (const el of root.querySelectorAll('[data-metric="frames_per_second"]')) el.textContent = fps.toFixed(1);
+    for (const el of root.querySelectorAll('[data-metric="epochs_per_second"]')) el.textContent = formatNumber(eps, "speed");
+    for (const el of root.querySelectorAll('[data-metric="frames_per_second"]')) el.textContent = formatNumber(fps, "speed");
   }
 
   function setPlaying(playing) {
@@ -191,6 +196,8 @@ export function initPlayground({ connection, state, root = document.body, sessio
       if (action === "export-model") await exportModel(sessionId);
       else if (action === "export-svg") exportSvg();
       else if (action === "export-png") await exportPng();
+      else if (action === "export-plot-png") await exportPlotPng();
+      else if (action === "export-chart-png") await exportChartPng();
     } catch (err) {
       shareError(err.message);
     }

@@ -166,6 +166,22 @@ def test_learning_rate_is_live_and_keeps_the_weights(client):
     assert s["model"]["weights"] == before["weights"]
 
 
+def test_a_typed_learning_rate_within_the_tables_bounds_is_kept_and_listed(client):
+    sid, page = open_page(client)
+    # The typed box beside the presets carries the table's bounds (app/ui_table.py).
+    box = re.search(r'<input type="number" class="pg-typed" data-typed-for="learning_rate"[^>]*>',
+                    page).group(0)
+    assert 'min="1e-06"' in box and 'max="10.0"' in box and 'step="any"' in box
+    r = client.post(f"/ui/{sid}/controls", data={"learning_rate": "0.0042"})
+    assert session(client, sid)["model"]["optimizer"]["learning_rate"] == 0.0042
+    # The list keeps it, chosen, among the presets.
+    assert re.search(r'<option value="0.0042" selected>0.0042</option>', r.text)
+    for bad, why in (("20", "20 is outside 1e-06..10"), ("abc", "expected a number")):
+        r = client.post(f"/ui/{sid}/controls", data={"learning_rate": bad})
+        assert why in html.unescape(r.text), bad
+        assert session(client, sid)["model"]["optimizer"]["learning_rate"] == 0.0042
+
+
 def test_invalid_output_and_loss_pair_is_refused_and_explained(client):
     sid, _ = open_page(client)
     before = session(client, sid)["model"]

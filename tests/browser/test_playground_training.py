@@ -99,9 +99,9 @@ EDGES = """() => [...document.querySelectorAll('path.nv-edge')].map((e) => [
   getComputedStyle(e).shapeRendering])"""
 
 
-def edge_width(w: float) -> float:
-    """0.6 + 1.4 |w|, capped at |w| = 4, to a tenth."""
-    return round((0.6 + 1.4 * min(abs(w), 4)) * 10) / 10
+def edge_width(w: float, most: float) -> float:
+    """0.5 + 4.5 |w| / max(1, the layer's largest |w|), to a tenth (network_view.js)."""
+    return round((0.5 + 4.5 * min(1.0, abs(w) / max(1.0, most))) * 10) / 10
 
 
 def test_edges_follow_training_and_settle_on_the_paused_weights(page, server, api):
@@ -121,7 +121,8 @@ def test_edges_follow_training_and_settle_on_the_paused_weights(page, server, ap
     assert {e[5] for e in page.evaluate(EDGES)} == {"optimizespeed"}
     pause(page, api, sid)
     doc = api.get(f"/api/sessions/{sid}/model").json()
-    want = sorted([l, i, j, edge_width(w), 1 if w >= 0 else -1, "auto"]
+    most = [max(abs(w) for row in W for w in row) for W in doc["weights"]]
+    want = sorted([l, i, j, edge_width(w, most[l]), 1 if w >= 0 else -1, "auto"]
                   for l, W in enumerate(doc["weights"]) for i, row in enumerate(W)
                   for j, w in enumerate(row))
     # Paused, every edge shows its final weight: sign as colour, magnitude as width, and
