@@ -65,10 +65,16 @@ def check(exercise: dict | None, parts: Iterable[tuple[str, str | None]]) -> Non
             raise Locked(part, field)
 
 
-def model_parts(changes: Mapping) -> list[tuple[str, str]]:
-    """(part, field) of each structural model change (`Session.configure`'s keys)."""
+def model_parts(changes: Mapping, current: Mapping) -> list[tuple[str, str]]:
+    """(part, field) of each structural model change (`Session.configure`'s keys) that
+    differs from the `current` model document (a form posts values it leaves as they were)."""
     out = []
     for key in changes:
+        was = current["layers"][1:-1] if key == "hidden" else current.get(key)
+        if key == "optimizer" and isinstance(changes[key], Mapping):
+            was = {k: v for k, v in (was or {}).items() if k in changes[key]}
+        if changes[key] == was:
+            continue
         if key == "loss_params":
             out.append(("output", key))
             continue

@@ -396,7 +396,7 @@ class Session:
         with self.lock:
             if not isinstance(changes, dict):
                 raise BadInput("expected an object", "changes")
-            exercises.check(self.exercise, exercises.model_parts(changes))
+            exercises.check(self.exercise, exercises.model_parts(changes, self._net.to_dict()))
             if dataset is not None:
                 exercises.check(self.exercise,
                                 exercises.dataset_parts(self._problem.spec, dataset))
@@ -516,13 +516,18 @@ class Session:
         size), applied between steps: weights, epoch, optimizer state and history stay.
         Each value is checked against the settings table; None means unchanged."""
         with self.lock:
-            exercises.check(self.exercise, exercises.live_parts(
-                k for k, v in live.items() if v is not None))
             for name in live:
                 if name not in ui_table.LIVE:
                     raise BadInput(f"not a live setting (choose from "
                                    f"{', '.join(ui_table.LIVE)})", name)
             live = {k: _table(k, v) for k, v in live.items() if v is not None}
+            model = self._net.to_dict()
+            now = {"learning_rate": model["optimizer"]["learning_rate"],
+                   "regularization": model["regularization"]["name"],
+                   "regularization_rate": model["regularization"]["rate"],
+                   "batch_size": self.training["batch_size"]}
+            exercises.check(self.exercise, exercises.live_parts(
+                k for k, v in live.items() if v != now.get(k)))
             if "learning_rate" in live:
                 self._net.set_learning_rate(live["learning_rate"])
             if "regularization" in live or "regularization_rate" in live:

@@ -2,13 +2,12 @@
 exercise, and the session refuses every change to a part the exercise hides or locks, by
 every road (the page's forms, the socket, the JSON API), leaving the session as it was."""
 
-import asyncio
 import json
 import re
 
 import httpx
 import pytest
-import websockets
+from websockets.sync.client import connect
 
 from app import exercise as exercises
 from app.errors import BadInput
@@ -162,19 +161,16 @@ def test_a_teachers_link_makes_an_exercise_every_road_respects(api, server):
     assert r.status_code == 403 and r.json()["detail"]["field"] == "unit", r.text
 
     # The socket: an error naming the field, and the socket stays open.
-    async def socket():
-        url = server.replace("http", "ws", 1) + f"/api/sessions/{sid}/stream"
-        async with websockets.connect(url, max_size=None) as ws:
-            await ws.send(json.dumps({"type": "set_weight", "id": 1, "layer": 0, "from": 0,
-                                      "to": 0, "value": 3.0}))
-            while (m := json.loads(await asyncio.wait_for(ws.recv(), 10)))["type"] != "error":
-                pass
-            assert m["field"] == "value" and "locked in this exercise" in m["message"]
-            await ws.send(json.dumps({"type": "ping", "id": 2}))
-            while (m := json.loads(await asyncio.wait_for(ws.recv(), 10)))["type"] != "pong":
-                pass
-
-    asyncio.run(socket())
+    url = server.replace("http", "ws", 1) + f"/api/sessions/{sid}/stream"
+    with connect(url, max_size=None) as ws:
+        ws.send(json.dumps({"type": "set_weight", "id": 1, "layer": 0, "from": 0,
+                            "to": 0, "value": 3.0}))
+        while (m := json.loads(ws.recv(timeout=10)))["type"] != "error":
+            pass
+        assert m["field"] == "value" and "locked in this exercise" in m["message"]
+        ws.send(json.dumps({"type": "ping", "id": 2}))
+        while json.loads(ws.recv(timeout=10))["type"] != "pong":
+            pass
     assert api.get(f"/api/sessions/{sid}").json()["model"] == before
 
     # What stays open works: the learning rate (not locked here).

@@ -33,7 +33,9 @@ NOT_CONTROLS = {
     # A setting of the table that no single control edits, and where it is tested instead.
     "extra_points": "points added by clicking the output plot: "
                     "test_a_click_on_the_plot_adds_a_point_and_keeps_the_network",
-    "hide": "classroom links only (the URL is the feature): tests/app/test_urlstate.py",
+    "hide": "exercise links (the URL is the feature): tests/browser/test_exercise.py",
+    "lock": "exercise links (the URL is the feature): tests/browser/test_exercise.py",
+    "note": "exercise links (the URL is the feature): tests/browser/test_exercise.py",
 }
 
 
