@@ -724,17 +724,33 @@ class Session:
                 "loss": self._loss(X[index:index + 1], Y[index:index + 1]),
             }
 
-    def gradient_check(self) -> dict:
+    def gradient_check(self, deadline: float | None = None,
+                       cancel: threading.Event | None = None) -> dict:
         """Backpropagation's gradient on the current batch against central differences
-        (engine.gradcheck), for at most GRADCHECK_MOST evenly spaced parameters."""
+        (engine.gradcheck), for at most GRADCHECK_MOST evenly spaced parameters. It ends
+        early at `deadline` (``time.monotonic()``) or once `cancel` is set, answering the
+        parameters checked so far; ``stopped`` says why (null when all were checked)."""
+        stopped = None
+
+        def should_stop() -> bool:
+            nonlocal stopped
+            if cancel is not None and cancel.is_set():
+                stopped = "stopped: the request ended (the client left, or the server is stopping)"
+            elif deadline is not None and time.monotonic() >= deadline:
+                stopped = (f"stopped after the time budget of "
+                           f"{self.settings.gradcheck_seconds:g} s (gradcheck_seconds)")
+            return stopped is not None
+
         with self.lock:
             lo, hi = self.batch_rows()
             p = self._problem
             worst, details = gradient_check(self._net, p.X_train[lo:hi], p.Y_train[lo:hi],
-                                            eps=GRADCHECK_EPS, most=GRADCHECK_MOST)
+                                            eps=GRADCHECK_EPS, most=GRADCHECK_MOST,
+                                            should_stop=should_stop)
             return {"batch": {"split": "train", "indices": [lo, hi]}, "eps": GRADCHECK_EPS,
                     "max_relative_error": worst, "checked": len(details),
-                    "total": int(self._net.params.size), "parameters": details}
+                    "total": int(self._net.params.size), "stopped": stopped,
+                    "parameters": details}
 
     def forward(self, inputs=None, points=None) -> dict:
         """Every layer's activations for feature-space `inputs` or raw-plane `points`."""

@@ -420,7 +420,8 @@ stepRoot.querySelector('[data-action="gradient-check"]')?.addEventListener("clic
     gradBox.dataset.value = String(body.max_relative_error);
     gradBox.textContent = `Gradient check on training rows ${lo}–${hi - 1}: largest relative error `
       + `${body.max_relative_error.toExponential(1)} over ${body.checked} of ${body.total} parameters `
-      + `(central differences, step ${body.eps}): ${verdict}.`;
+      + `(central differences, step ${body.eps}): ${verdict}.`
+      + (body.stopped ? ` The check ${body.stopped.replace(/^stopped/, "stopped early")}.` : "");
   } catch (err) {
     gradBox.textContent = `The gradient check failed: ${err.message}`;
   }
