@@ -725,16 +725,16 @@ class Session:
             }
 
     def gradient_check(self, deadline: float | None = None,
-                       cancel: threading.Event | None = None) -> dict:
+                       cancelled: Callable[[], bool] | None = None) -> dict:
         """Backpropagation's gradient on the current batch against central differences
         (engine.gradcheck), for at most GRADCHECK_MOST evenly spaced parameters. It ends
-        early at `deadline` (``time.monotonic()``) or once `cancel` is set, answering the
+        early at `deadline` (``time.monotonic()``) or once `cancelled()` is true, answering the
         parameters checked so far; ``stopped`` says why (null when all were checked)."""
         stopped = None
 
         def should_stop() -> bool:
             nonlocal stopped
-            if cancel is not None and cancel.is_set():
+            if cancelled is not None and cancelled():
                 stopped = "stopped: the request ended (the client left, or the server is stopping)"
             elif deadline is not None and time.monotonic() >= deadline:
                 stopped = (f"stopped after the time budget of "

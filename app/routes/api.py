@@ -138,8 +138,11 @@ async def check_gradients(session: SessionDep, request: Request) -> dict:
     cancel = threading.Event()
     deadline = time.monotonic() + settings.gradcheck_seconds
 
+    stopping = request.app.state.stopping  # the server is shutting down
+
     def work() -> dict:
-        return session.gradient_check(deadline=deadline, cancel=cancel)
+        return session.gradient_check(
+            deadline=deadline, cancelled=lambda: cancel.is_set() or stopping.is_set())
 
     check = asyncio.ensure_future(anyio.to_thread.run_sync(work, abandon_on_cancel=True))
     gone = asyncio.ensure_future(_client_left(request))
