@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
+from starlette.exceptions import HTTPException
 
 from app import jsonsafe
 from app.errors import BadInput, TooLarge
@@ -231,7 +232,10 @@ async def replace_dataset(session: SessionDep, request: Request) -> dict:
     """Replace the dataset: a spec (JSON), or a CSV file as the body or a form field `file`."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=10)
+        try:
+            form = await request.form(max_files=1, max_fields=10)
+        except HTTPException as e:  # Starlette's answer to a form it cannot read: a bare 400
+            raise BadInput(f"not a readable form ({e.detail})", "file") from None
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise BadInput("expected a CSV file in the form field 'file'", "file")
