@@ -146,10 +146,32 @@ def _link_weights(raw: bytes) -> str:
     return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
 
 
-def test_a_share_link_with_deeply_nested_weights_starts_the_default_model(api):
-    r = api.get("/", params={"w": _link_weights(DEEP.encode())})
+@pytest.mark.parametrize("raw,said", [
+    (DEEP, "weights over 2224 bytes once decompressed"),  # 10 KB: more than 25 parameters need
+    ("[" * 40 + "]" * 40, "JSON nested deeper than"),
+])
+def test_a_share_link_with_deeply_nested_weights_starts_the_default_model(api, raw, said):
+    r = api.get("/", params={"w": _link_weights(raw.encode())})
     assert r.status_code == 200
-    assert "w: JSON nested deeper than" in r.text  # listed among the link's problems
+    assert f"w: {said}" in r.text  # listed among the link's problems
+
+
+def test_a_share_links_weights_are_limited_by_its_own_network():
+    from app.urlstate import decode_weights, encode_weights, weights_json_limit
+
+    # The default 2-4-2-1 network has 12 + 10 + 3 = 25 parameters.
+    assert weights_json_limit([2, 4, 2, 1]) == 48 * 25 + 1024
+    assert weights_json_limit([7] + [12] * 8 + [8]) == 48 * 1292 + 1024
+    # Real weights of the largest network fit its limit, with every float at full length.
+    layers = [7] + [12] * 8 + [8]
+    doc = {"weights": [[[-1.2345678901234567e-05] * b for _ in range(a)]
+                       for a, b in zip(layers, layers[1:], strict=False)],
+           "biases": [[-1.2345678901234567e-05] * b for b in layers[1:]]}
+    assert decode_weights(encode_weights(doc), weights_json_limit(layers)) == doc
+    # 3,000 bytes of JSON are more than 25 parameters need: refused while inflating.
+    with pytest.raises(ValueError, match="weights over 2224 bytes once decompressed"):
+        decode_weights(_link_weights(b"[" + b"0," * 1500 + b"0]"), weights_json_limit(
+            [2, 4, 2, 1]))
 
 
 def test_a_share_link_that_inflates_past_its_limit_is_not_inflated(api):
