@@ -93,8 +93,8 @@ class Healthz:
         self.thread.join()
 
     @property
-    def worst(self) -> float:
-        return max(self.times, default=float("nan"))
+    def worst(self) -> str:
+        return f"{max(self.times):.0f}" if self.times else "-"  # "-": over before one answer
 
 
 def largest_session(base: str) -> str:
@@ -189,7 +189,7 @@ def run(root: Path, quick: bool) -> list[str]:
 
     def row(what, m, note=""):
         rows.append(f"| {what} | {m['status']} | {m['bytes'] / 1e6:.2f} | {m['seconds']:.2f} "
-                    f"| {m['peak_mb']:+.0f} | {m['healthz_ms']:.0f} | {note} |")
+                    f"| {m['peak_mb']:+.0f} | {m['healthz_ms']} | {note} |")
 
     try:
         sid = largest_session(base)
