@@ -6,7 +6,9 @@ the work is done (the session unchanged)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import threading
 
 import httpx
 import orjson
@@ -69,6 +71,18 @@ def tight():
     port = free_port()
     proc = start_server(port, env={"NNPLAY_MAX_ANSWER_VALUES": "20000",
                                    "NNPLAY_GRADCHECK_SECONDS": "0.02"})
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        log = stop_server(proc)
+        assert "Traceback" not in log, log
+
+
+@pytest.fixture(scope="module")
+def patient():
+    """A server whose gradient checks may run two minutes: only their clients stop them."""
+    port = free_port()
+    proc = start_server(port, env={"NNPLAY_GRADCHECK_SECONDS": "120"})
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -164,6 +178,32 @@ def test_a_gradient_check_stops_when_its_client_leaves():
     assert body["stopped"] == "stopped: the request ended (the client left, or the server " \
                               "is stopping)"
     assert body["checked"] < body["total"] == LARGEST_PARAMETERS
+
+
+def test_gradient_checks_whose_clients_left_let_the_session_go(patient):
+    """Thirty checks of the largest network, each client gone after 0.3 s: run in full they
+    would hold the session's lock one after the other for 20 s or more (0.7-1.5 s each on
+    this machine); stopped, the session answers again at once. The wait allowed is wide."""
+    with _client(patient) as api:
+        sid = largest_session(api, patient)
+
+        def leave():
+            with httpx.Client(base_url=patient, timeout=0.3) as c, \
+                    contextlib.suppress(httpx.TimeoutException):
+                c.get(f"/api/sessions/{sid}/gradient-check")
+
+        threads = [threading.Thread(target=leave) for _ in range(30)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with httpx.Client(base_url=patient, timeout=10) as c:
+            assert c.get(f"/api/sessions/{sid}").json()["training"]["batch_size"] \
+                == LARGEST_BATCH
+        # and a check whose client stays runs in full
+        body = api.get(f"/api/sessions/{sid}/gradient-check").json()
+        assert body["checked"] == body["total"] and body["stopped"] is None
+        api.delete(f"/api/sessions/{sid}")
 
 
 def test_a_step_trace_over_the_limit_is_refused_before_it_is_made(tight):
