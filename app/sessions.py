@@ -26,7 +26,7 @@ import numpy as np
 
 from app import ui_table
 from app.config import Settings
-from app.errors import BadInput, SessionNotFound, TooManySessions
+from app.errors import BadInput, SessionNotFound, TooLarge, TooManySessions
 from engine import Network
 from engine.activations import OUTPUT_ACTIVATIONS
 from engine.csvdata import parse_csv, to_csv
@@ -34,6 +34,7 @@ from engine.errors import DivergenceError, EngineError
 from engine.gradcheck import gradient_check
 from engine.losses import LOSSES
 from engine.problem import prepare
+from engine.trace import step_trace_numbers
 
 STRUCTURE_FIELDS = (
     "layers", "activation", "layer_activations", "output_activation", "loss", "loss_params",
@@ -579,6 +580,8 @@ class Session:
         if unit not in UNITS:
             raise BadInput(f"unknown value {unit!r} (choose from {', '.join(UNITS)})", "unit")
         with self.lock:
+            if unit != "epoch":
+                self.check_trace_size(unit)  # before anything changes
             if self.training["playing"]:
                 # Under the same lock: no training turn runs between the pause and the step,
                 # so the step (and its trace) starts from the paused model.
@@ -723,6 +726,19 @@ class Session:
                 "a": [np.asarray(a)[0].tolist() for a in trace.activations],
                 "loss": self._loss(X[index:index + 1], Y[index:index + 1]),
             }
+
+    def check_trace_size(self, unit: str) -> None:
+        """Refuse (413, field "unit") a traced step by `unit` whose trace would hold more
+        numbers than the settings' `max_answer_values`, from the shapes, before it is made."""
+        with self.lock:
+            lo, hi = self.batch_rows() if unit == "batch" else (0, 1)
+            net, limit = self._net, self.settings.max_answer_values
+            numbers = step_trace_numbers(net.layers, hi - lo, len(net.optimizer.state))
+            if numbers > limit:
+                raise TooLarge(f"a step by {unit} ({hi - lo} rows) answers a trace of about "
+                               f"{numbers:,} numbers, over the server's limit of {limit:,} "
+                               "(max_answer_values): step by sample or use a smaller batch "
+                               "size", "unit")
 
     def gradient_check(self, deadline: float | None = None,
                        cancelled: Callable[[], bool] | None = None) -> dict:

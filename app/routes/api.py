@@ -31,7 +31,7 @@ from app.schemas import (
 )
 from app.sessions import Session
 from app.store import Sessions
-from engine.trace import forward_trace_numbers, step_trace_numbers
+from engine.trace import forward_trace_numbers
 
 router = APIRouter()
 ERRORS = {
@@ -112,20 +112,10 @@ def replace_model(session: SessionDep,
 
 @router.post("/api/sessions/{session_id}/step", tags=["training"],
              responses={**ERRORS, **TOO_LARGE})
-def step_session(session: SessionDep, request: Request,
-                 body: StepCreate | None = None) -> dict[str, Any]:
+def step_session(session: SessionDep, body: StepCreate | None = None) -> dict[str, Any]:
     """One traced optimizer update on the current batch or the selected sample; 413 (field
     `unit`) when its trace would be larger than `max_answer_values`, before any work."""
-    unit = (body or StepCreate()).unit
-    with session.lock:  # the batch measured is the batch stepped
-        if unit in ("batch", "sample"):
-            lo, hi = session.batch_rows() if unit == "batch" else (0, 1)
-            net = session.network
-            numbers = step_trace_numbers(net.layers, hi - lo, len(net.optimizer.state))
-            _within_limit(request, numbers, "unit",
-                          f"a step by {unit} ({hi - lo} rows) answers a trace",
-                          "step by sample or use a smaller batch size")
-        return session.step(unit)
+    return session.step((body or StepCreate()).unit)  # its size checked first (413)
 
 
 @router.get("/api/sessions/{session_id}/gradient-check", response_model=GradientCheckPublic,

@@ -224,6 +224,40 @@ def test_a_step_trace_over_the_limit_is_refused_before_it_is_made(tight):
         api.delete(f"/api/sessions/{sid}")
 
 
+def test_a_step_trace_over_the_limit_is_refused_on_the_socket_too(tight):
+    """The socket's `step` takes the same road: an `error` naming the field, the socket open,
+    and a playing session still playing (nothing changed)."""
+    with _client(tight) as api:
+        sid = largest_session(api, tight)
+
+        async def run():
+            url = tight.replace("http", "ws", 1) + f"/api/sessions/{sid}/stream"
+            async with websockets.connect(url, max_size=None) as ws:
+                await ws.send(json.dumps({"type": "play", "id": "p"}))
+                await _reply(ws, "p")
+                await ws.send(json.dumps({"type": "step", "unit": "batch", "id": "s"}))
+                error = await _reply(ws, "s")
+                await ws.send(json.dumps({"type": "ping", "id": "q"}))
+                assert (await _reply(ws, "q"))["type"] == "pong"
+                playing = api.get(f"/api/sessions/{sid}").json()["training"]["playing"]
+                await ws.send(json.dumps({"type": "pause", "id": "z"}))
+                await _reply(ws, "z")
+                return error, playing
+
+        error, playing = asyncio.run(run())
+        assert error["type"] == "error" and error["field"] == "unit", error
+        assert "max_answer_values" in error["message"]
+        assert playing is True
+        api.delete(f"/api/sessions/{sid}")
+
+
+async def _reply(ws, message_id: str) -> dict:
+    while (message := json.loads(await asyncio.wait_for(ws.recv(), 30))) \
+            .get("reply_to") != message_id:
+        pass
+    return message
+
+
 def test_the_largest_step_trace_the_defaults_allow_is_answered(server):
     with _client(server) as api:
         sid = largest_session(api, server)
