@@ -125,11 +125,9 @@ async def check_gradients(session: SessionDep, request: Request) -> dict:
     central differences, parameter by parameter (the model is left unchanged). It stops
     after `gradcheck_seconds` or when the client leaves, answering what it checked
     (`stopped` says why)."""
-    settings = request.app.state.settings
-    cancel = threading.Event()
-    deadline = time.monotonic() + settings.gradcheck_seconds
-
-    stopping = request.app.state.stopping  # the server is shutting down
+    deadline = time.monotonic() + request.app.state.settings.gradcheck_seconds
+    cancel = threading.Event()  # set when the client leaves, or this request is cancelled
+    stopping = request.app.state.stopping  # set when the server begins to shut down
 
     def work() -> dict:
         return session.gradient_check(
