@@ -181,6 +181,24 @@ def sigterm_seconds(root: Path, quick: bool) -> float:
     return seconds
 
 
+def left_checks_seconds(base: str, sid: str, n: int = 30) -> float:
+    """`n` gradient checks whose clients leave after 0.3 s: seconds from their start until
+    the session answers a read again (its lock free)."""
+    def leave():
+        with httpx.Client(base_url=base, timeout=0.3) as c, \
+                contextlib.suppress(httpx.TimeoutException):
+            c.get(f"/api/sessions/{sid}/gradient-check")
+
+    threads = [threading.Thread(target=leave) for _ in range(n)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    httpx.get(f"{base}/api/sessions/{sid}", timeout=600)
+    return time.perf_counter() - t0
+
+
 def run(root: Path, quick: bool) -> list[str]:
     port = free_port()
     proc = start(root, port)
@@ -220,6 +238,9 @@ def run(root: Path, quick: bool) -> list[str]:
             row(f"share link: {name}", m, note)
             m = timed(proc.pid, base, 4, "GET", "/", params={"w": text})
             row(f"share link: {name}, 4 at once", m, note)
+        rows.append(f"| 30 gradient checks of the largest network, each client gone after "
+                    f"0.3 s | | | {left_checks_seconds(base, sid):.2f} | | | seconds until "
+                    "the session answers again |")
         limit_json = b"[" + b"0," * (128 * 1024 - 2) + b"0]"
         text = link(limit_json)
         m = timed(proc.pid, base, 4, "GET", "/", params={"w": text})
