@@ -41,6 +41,9 @@ RUN groupadd --gid 10001 nnplay \
 WORKDIR /home/nnplay/app
 COPY --chown=10001:10001 . .
 COPY --from=frontend --chown=10001:10001 /build/node_modules node_modules
+# The base image's own pip and setuptools, pinned as `make setup` pins the venv's (the
+# image's are older, with known CVEs), by the same constraints file.
+RUN python -m pip install --no-cache-dir -c constraints.txt pip setuptools
 # A numeric user, so that the host can resolve it (not root).
 USER 10001:10001
 

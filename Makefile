@@ -22,10 +22,12 @@ $(VENV)/.kernels: $(VENV)/.installed $(wildcard engine/*.py)
 	$(PY) -m engine.warmup
 	touch $@
 
-# The app and its pinned dependencies; constraints.txt pins every transitive one.
+# The app and its pinned dependencies; constraints.txt pins every transitive one, and the
+# build tools too: the venv's own pip and setuptools (Python 3.11's venv brings setuptools
+# 65.5.0, with known CVEs) are replaced by the pinned ones first.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt pip setuptools
 	$(PY) -m pip install --quiet -c constraints.txt -e .
 	touch $@
 

@@ -36,6 +36,12 @@ class Settings:
     max_points: int = 5000
     max_upload_bytes: int = 1_000_000  # any request body: CSV uploads, model documents
     max_message_bytes: int = 65_536  # one WebSocket message from a client
+    # Work one request may cost: a gradient check ends after this long with what it
+    # checked (also when its client leaves); a step trace or a forward answer that would
+    # hold more numbers than max_answer_values (about 20 bytes of JSON each) is refused
+    # with 413 before it is built.
+    gradcheck_seconds: float = 2.0
+    max_answer_values: int = 200_000
     heatmap_size: int = 20  # per-neuron maps, pixels a side (6x8 frames stay under 64 KB)
     boundary_size: int = 60  # the decision-boundary picture, pixels a side (3 x heatmap_size:
     # one pass over the plane gives both pictures)

@@ -7,8 +7,10 @@ turns both into ``{"detail": {"field": ..., "message": ...}}`` responses.
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import EngineError
 
@@ -92,3 +94,13 @@ def install_handlers(app: FastAPI) -> None:
             {"detail": {"field": field_path(first.get("loc", ())), "message": first["msg"]}},
             status_code=422,
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        # FastAPI answers a JSON body that is not UTF-8 with a bare 400 (found by fuzzing):
+        # refused like any JSON that cannot be read, naming the body.
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            return JSONResponse({"detail": {"field": "body",
+                                            "message": "not readable as JSON (not UTF-8 text)"}},
+                                status_code=422)
+        return await http_exception_handler(request, exc)

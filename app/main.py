@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            app.state.stopping.set()
             saver.cancel()
             await live.stop()
             await store.close()  # every session written before the process exits
@@ -74,6 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None, redoc_url=None,  # they load from a CDN: see pages.read_api_docs
     )
     app.state.settings = settings
+    # Set when the server starts shutting down (app/cli.py's Server): long requests (a
+    # gradient check) end early instead of holding the exit up.
+    app.state.stopping = threading.Event()
     app.state.store = store
     app.state.live = live
     install_handlers(app)

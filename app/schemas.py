@@ -140,6 +140,9 @@ class GradientCheckPublic(BaseModel):
     checked: int = Field(description="parameters compared (evenly spaced when the model "
                                      "has more than the limit)")
     total: int = Field(description="parameters in the model")
+    stopped: str | None = Field(None, description="why the check ended before every "
+                                "parameter was compared (its time budget, gradcheck_seconds, "
+                                "or the client left); null when it compared them all")
     parameters: list[dict[str, Any]] = Field(
         description="per parameter: parameter, analytic, numeric, relative_error")
 

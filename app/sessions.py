@@ -27,7 +27,7 @@ import numpy as np
 from app import exercise as exercises
 from app import ui_table
 from app.config import Settings
-from app.errors import BadInput, SessionNotFound, TooManySessions
+from app.errors import BadInput, SessionNotFound, TooLarge, TooManySessions
 from engine import Network
 from engine.activations import OUTPUT_ACTIVATIONS
 from engine.csvdata import parse_csv, to_csv
@@ -35,6 +35,7 @@ from engine.errors import DivergenceError, EngineError
 from engine.gradcheck import gradient_check
 from engine.losses import LOSSES
 from engine.problem import prepare
+from engine.trace import step_trace_numbers
 
 STRUCTURE_FIELDS = (
     "layers", "activation", "layer_activations", "output_activation", "loss", "loss_params",
@@ -616,6 +617,8 @@ class Session:
         if unit != "epoch":  # a traced step is the step panel's
             exercises.check(self.exercise, [("step", "unit")])
         with self.lock:
+            if unit != "epoch":
+                self.check_trace_size(unit)  # before anything changes
             if self.training["playing"]:
                 # Under the same lock: no training turn runs between the pause and the step,
                 # so the step (and its trace) starts from the paused model.
@@ -761,17 +764,46 @@ class Session:
                 "loss": self._loss(X[index:index + 1], Y[index:index + 1]),
             }
 
-    def gradient_check(self) -> dict:
+    def check_trace_size(self, unit: str) -> None:
+        """Refuse (413, field "unit") a traced step by `unit` whose trace would hold more
+        numbers than the settings' `max_answer_values`, from the shapes, before it is made."""
+        with self.lock:
+            lo, hi = self.batch_rows() if unit == "batch" else (0, 1)
+            net, limit = self._net, self.settings.max_answer_values
+            numbers = step_trace_numbers(net.layers, hi - lo, len(net.optimizer.state))
+            if numbers > limit:
+                raise TooLarge(f"a step by {unit} ({hi - lo} rows) answers a trace of about "
+                               f"{numbers:,} numbers, over the server's limit of {limit:,} "
+                               "(max_answer_values): step by sample or use a smaller batch "
+                               "size", "unit")
+
+    def gradient_check(self, deadline: float | None = None,
+                       cancelled: Callable[[], bool] | None = None) -> dict:
         """Backpropagation's gradient on the current batch against central differences
-        (engine.gradcheck), for at most GRADCHECK_MOST evenly spaced parameters."""
+        (engine.gradcheck), for at most GRADCHECK_MOST evenly spaced parameters. It ends
+        early at `deadline` (``time.monotonic()``) or once `cancelled()` is true, answering the
+        parameters checked so far; ``stopped`` says why (null when all were checked)."""
+        stopped = None
+
+        def should_stop() -> bool:
+            nonlocal stopped
+            if cancelled is not None and cancelled():
+                stopped = "stopped: the request ended (the client left, or the server is stopping)"
+            elif deadline is not None and time.monotonic() >= deadline:
+                stopped = (f"stopped after the time budget of "
+                           f"{self.settings.gradcheck_seconds:g} s (gradcheck_seconds)")
+            return stopped is not None
+
         with self.lock:
             lo, hi = self.batch_rows()
             p = self._problem
             worst, details = gradient_check(self._net, p.X_train[lo:hi], p.Y_train[lo:hi],
-                                            eps=GRADCHECK_EPS, most=GRADCHECK_MOST)
+                                            eps=GRADCHECK_EPS, most=GRADCHECK_MOST,
+                                            should_stop=should_stop)
             return {"batch": {"split": "train", "indices": [lo, hi]}, "eps": GRADCHECK_EPS,
                     "max_relative_error": worst, "checked": len(details),
-                    "total": int(self._net.params.size), "parameters": details}
+                    "total": int(self._net.params.size), "stopped": stopped,
+                    "parameters": details}
 
     def forward(self, inputs=None, points=None) -> dict:
         """Every layer's activations for feature-space `inputs` or raw-plane `points`."""

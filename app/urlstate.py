@@ -29,6 +29,10 @@ MAX_WEIGHTS_CHARS = 200_000
 # writes about 32 KB of weights JSON; a link's data is refused past this size while it is
 # decompressed, never inflated in full (64 KB of link once inflated to 49 MB).
 MAX_WEIGHTS_JSON_BYTES = 256 * 1024
+# Tighter: a link's weights are for the network its own settings describe, and
+# `encode_weights` writes at most about 25 bytes a parameter (a float's repr and a comma).
+WEIGHTS_JSON_BYTES_PER_PARAMETER = 48
+WEIGHTS_JSON_BYTES_SPARE = 1024
 
 
 @dataclass
@@ -68,7 +72,7 @@ def parse(query) -> UrlState:
     raw_weights = query.get(WEIGHTS_KEY)
     if raw_weights:
         try:
-            model.update(decode_weights(raw_weights))
+            model.update(decode_weights(raw_weights, weights_json_limit(model["layers"])))
         except ValueError as e:
             errors.append(f"{WEIGHTS_KEY}: {e}")
     view = {s.name: values[s.name] for s in SETTINGS if s.home == "view"}
@@ -101,18 +105,28 @@ def encode_weights(doc: Mapping) -> str:
     return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
 
 
-def decode_weights(text: str) -> dict:
-    """``{"weights", "biases"}`` from `encode_weights` text; ValueError if it is not that."""
+def weights_json_limit(layers) -> int:
+    """The most bytes of weights JSON a link may inflate to for a network of these widths:
+    what `encode_weights` could write for it, at most MAX_WEIGHTS_JSON_BYTES."""
+    size = sum((a + 1) * b for a, b in zip(layers, layers[1:], strict=False))
+    return min(MAX_WEIGHTS_JSON_BYTES,
+               WEIGHTS_JSON_BYTES_PER_PARAMETER * size + WEIGHTS_JSON_BYTES_SPARE)
+
+
+def decode_weights(text: str, max_json_bytes: int = MAX_WEIGHTS_JSON_BYTES) -> dict:
+    """``{"weights", "biases"}`` from `encode_weights` text; ValueError if it is not that,
+    or if it inflates past `max_json_bytes` (found while inflating: never inflated whole)."""
     if len(text) > MAX_WEIGHTS_CHARS:
         raise ValueError("weights too long")
     try:
         packed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         inflate = zlib.decompressobj()
-        raw = inflate.decompress(packed, MAX_WEIGHTS_JSON_BYTES)
+        raw = inflate.decompress(packed, max_json_bytes)
     except (ValueError, zlib.error) as e:
         raise ValueError(f"not readable weights ({e.__class__.__name__})") from None
     if inflate.unconsumed_tail:
-        raise ValueError(f"weights over {MAX_WEIGHTS_JSON_BYTES} bytes once decompressed")
+        raise ValueError(f"weights over {max_json_bytes} bytes once decompressed (more than "
+                         "the link's network has parameters for)")
     if not inflate.eof:
         raise ValueError("not readable weights (the compressed data is cut short)")
     try:

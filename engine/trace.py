@@ -119,3 +119,24 @@ class StepTrace:
                    _params_dict(self.layout, self.decayed_params, prefix="decayed_")),
             },
         }
+
+
+def forward_trace_numbers(layers, n_rows: int) -> int:
+    """How many numbers `ForwardTrace.to_dict()` holds for `n_rows` rows through a network
+    of widths `layers`, known before it is built: activations (input included),
+    pre-activations, outputs."""
+    return n_rows * (layers[0] + 2 * sum(layers[1:]) + layers[-1])
+
+
+def step_trace_numbers(layers, n_rows: int, n_buffers: int) -> int:
+    """An upper bound (over by at most one parameter vector) on the numbers
+    `StepTrace.to_dict()` holds for a batch of `n_rows` through a network of widths
+    `layers` whose optimizer keeps `n_buffers` state buffers, known before it is built
+    (plus one index per row)."""
+    size = sum((a + 1) * b for a, b in zip(layers, layers[1:], strict=False))
+    # per row: inputs twice (inputs, layers[0].a), targets, z/a/delta of every layer, the
+    # row's loss and its index
+    per_row = 2 * layers[0] + layers[-1] + 3 * sum(layers[1:]) + 2
+    # per parameter: gradients, regularization gradients, before, after, used, decayed,
+    # and every buffer before and after
+    return n_rows * per_row + size * (6 + 2 * n_buffers) + 32

@@ -95,3 +95,40 @@ def test_dockerignore_keeps_local_environments_out():
     ignored = (ROOT / ".dockerignore").read_text().split()
     for name in (".venv", "node_modules", ".git"):
         assert name in ignored
+
+
+def _pins() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        name, _, version = line.partition("==")
+        pins[name.strip().lower().replace("_", "-")] = version.strip()
+    return pins
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split(".")[:3])
+
+
+def test_the_build_tools_are_pinned_in_the_setup_and_the_image():
+    pins = _pins()
+    # Versions with the fixes for the advisories known when they were pinned: setuptools
+    # CVE-2022-40897 (65.5.0, what Python 3.11's venv brings), CVE-2024-6345,
+    # CVE-2025-47273, CVE-2026-59890 (fixed in 83.0.0); pip CVE-2025-8869, CVE-2026-1703,
+    # CVE-2026-3219, CVE-2026-6357, CVE-2026-8643 (fixed in 26.1.2).
+    assert _version(pins["setuptools"]) >= (83, 0, 0)
+    assert _version(pins["pip"]) >= (26, 1, 2)
+    makefile = (ROOT / "Makefile").read_text()
+    venv_step = re.search(r"^\$\(VENV\)/\.installed:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    lines = venv_step.splitlines()
+    # Right after the venv is made, before anything else is installed into it.
+    assert lines[0].strip() == "$(PYTHON) -m venv $(VENV)"
+    assert lines[1].strip() == "$(PY) -m pip install --quiet -c constraints.txt pip setuptools"
+    assert "--upgrade" not in makefile and "-U " not in makefile
+    # The app's own build backend, the same setuptools.
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert f'requires = ["setuptools=={pins["setuptools"]}"]' in pyproject
+    # The image: `make setup` (above) for the venv, and the base image's own tools pinned
+    # by the same file; no pip install without it.
+    runs = [i for i in _stages()[-1] if i.startswith("RUN ")]
+    assert "RUN python -m pip install --no-cache-dir -c constraints.txt pip setuptools" in runs
+    assert all("-c constraints.txt" in r for r in runs if "pip install" in r)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
+from starlette.exceptions import HTTPException
 
 from app import jsonsafe
-from app.errors import BadInput
+from app.errors import BadInput, TooLarge
 from app.metrics import CONTENT_TYPE
 from app.schemas import (
     DATASET_EXAMPLE,
@@ -26,12 +31,15 @@ from app.schemas import (
 )
 from app.sessions import Session
 from app.store import Sessions
+from engine.trace import forward_trace_numbers
 
 router = APIRouter()
 ERRORS = {
     404: {"description": "no such session"},
     422: {"description": "a field is not valid: `{detail: {field, message}}`"},
 }
+TOO_LARGE = {413: {"description": "the answer would hold more numbers than the server's "
+                                  "limit (max_answer_values)"}}
 
 
 def get_store(request: Request) -> Sessions:
@@ -102,25 +110,67 @@ def replace_model(session: SessionDep,
     return session.to_dict()
 
 
-@router.post("/api/sessions/{session_id}/step", tags=["training"], responses=ERRORS)
+@router.post("/api/sessions/{session_id}/step", tags=["training"],
+             responses={**ERRORS, **TOO_LARGE})
 def step_session(session: SessionDep, body: StepCreate | None = None) -> dict[str, Any]:
-    """One traced optimizer update on the current batch or the selected sample."""
-    return session.step((body or StepCreate()).unit)
+    """One traced optimizer update on the current batch or the selected sample; 413 (field
+    `unit`) when its trace would be larger than `max_answer_values`, before any work."""
+    return session.step((body or StepCreate()).unit)  # its size checked first (413)
 
 
 @router.get("/api/sessions/{session_id}/gradient-check", response_model=GradientCheckPublic,
             tags=["training"], responses=ERRORS)
-def check_gradients(session: SessionDep) -> dict:
+async def check_gradients(session: SessionDep, request: Request) -> dict:
     """Compare backpropagation's gradient of the objective on the current batch with
-    central differences, parameter by parameter (the model is left unchanged)."""
-    return session.gradient_check()
+    central differences, parameter by parameter (the model is left unchanged). It stops
+    after `gradcheck_seconds` or when the client leaves, answering what it checked
+    (`stopped` says why)."""
+    deadline = time.monotonic() + request.app.state.settings.gradcheck_seconds
+    cancel = threading.Event()  # set when the client leaves, or this request is cancelled
+    stopping = request.app.state.stopping  # set when the server begins to shut down
+
+    def work() -> dict:
+        return session.gradient_check(
+            deadline=deadline, cancelled=lambda: cancel.is_set() or stopping.is_set())
+
+    check = asyncio.ensure_future(anyio.to_thread.run_sync(work, abandon_on_cancel=True))
+    gone = asyncio.ensure_future(_client_left(request))
+    try:
+        await asyncio.wait({check, gone}, return_when=asyncio.FIRST_COMPLETED)
+        cancel.set()  # the client left (or the check is done: no effect)
+        return await check
+    finally:
+        # Also on cancellation (the server shutting down): the worker thread ends at its
+        # next parameter instead of running its whole budget.
+        cancel.set()
+        gone.cancel()
+
+
+async def _client_left(request: Request) -> None:
+    """Returns once the client has closed the connection."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 @router.post("/api/sessions/{session_id}/forward", response_model=ForwardPublic,
-             tags=["training"], responses=ERRORS)
-def forward_session(session: SessionDep, body: ForwardCreate) -> dict:
-    """Every layer's activations for the given inputs (feature space) or plane points."""
+             tags=["training"], responses={**ERRORS, **TOO_LARGE})
+def forward_session(session: SessionDep, request: Request, body: ForwardCreate) -> dict:
+    """Every layer's activations for the given inputs (feature space) or plane points;
+    413 (field `inputs` or `points`) when the answer would be larger than
+    `max_answer_values`, before any work."""
+    field, rows = ("points", body.points) if body.inputs is None else ("inputs", body.inputs)
+    if isinstance(rows, list):
+        numbers = forward_trace_numbers(session.network.layers, len(rows))
+        _within_limit(request, numbers, field, f"{len(rows)} rows answer",
+                      "send fewer rows at a time")
     return session.forward(inputs=body.inputs, points=body.points)
+
+
+def _within_limit(request: Request, numbers: int, field: str, what: str, hint: str) -> None:
+    limit = request.app.state.settings.max_answer_values
+    if numbers > limit:
+        raise TooLarge(f"{what} of about {numbers:,} numbers, over the server's limit of "
+                       f"{limit:,} (max_answer_values): {hint}", field)
 
 
 @router.patch("/api/sessions/{session_id}/weights", response_model=WeightUpdatePublic,
@@ -170,7 +220,10 @@ async def replace_dataset(session: SessionDep, request: Request) -> dict:
     """Replace the dataset: a spec (JSON), or a CSV file as the body or a form field `file`."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=10)
+        try:
+            form = await request.form(max_files=1, max_fields=10)
+        except HTTPException as e:  # Starlette's answer to a form it cannot read: a bare 400
+            raise BadInput(f"not a readable form ({e.detail})", "file") from None
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise BadInput("expected a CSV file in the form field 'file'", "file")

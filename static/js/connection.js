@@ -1,7 +1,9 @@
 // Owns the session's WebSocket (docs/PROTOCOL.md, "WebSocket"): one connection,
-// an event emitter for the server's messages, and reconnection after a drop.
+// an event emitter for the server's messages, and reconnection after a drop; not after
+// the server said the session is gone (close code 4404): then "gone", once.
 
-const TYPES = ["snapshot", "frame", "trace", "status", "error", "pong", "open", "close"];
+const TYPES = ["snapshot", "frame", "trace", "status", "error", "pong", "open", "close", "gone"];
+export const CLOSE_GONE = 4404;  // the session does not exist (any more): app/live.py
 
 export class Connection {
   /** `sessionId`: the session to stream; `url` overrides the derived ws:// address. */
@@ -42,9 +44,15 @@ export class Connection {
       }
       this.emit(msg.type, msg);
     };
-    ws.onclose = () => {
-      this.emit("close", {});
+    ws.onclose = (ev) => {
+      this.emit("close", { code: ev.code });
       if (this.closed) return;
+      if (ev.code === CLOSE_GONE) {
+        // Deleted, expired, or lost in a restart: connecting again would only hear it again.
+        this.closed = true;
+        this.emit("gone", { code: ev.code, reason: ev.reason });
+        return;
+      }
       // Back off up to 5 s; the server sends a fresh snapshot on reconnect.
       setTimeout(() => this.closed || this.open(), this.retryMs);
       this.retryMs = Math.min(5000, this.retryMs * 2);

@@ -447,7 +447,8 @@ stepRoot.querySelector('[data-action="gradient-check"]')?.addEventListener("clic
     gradBox.dataset.value = String(body.max_relative_error);
     gradBox.textContent = `Gradient check on training rows ${lo}–${hi - 1}: largest relative error `
       + `${formatNumber(body.max_relative_error, "rate")} over ${body.checked} of ${body.total} parameters `
-      + `(central differences, step ${body.eps}): ${verdict}.`;
+      + `(central differences, step ${body.eps}): ${verdict}.`
+      + (body.stopped ? ` The check ${body.stopped.replace(/^stopped/, "stopped early")}.` : "");
   } catch (err) {
     gradBox.textContent = `The gradient check failed: ${err.message}`;
   }
@@ -507,5 +508,28 @@ for (const [enter, leave] of [["pointerover", "pointerout"], ["focusin", "focuso
 initPlayground({ connection, state, root: document, sessionId });
 initGuide();
 initExercise();
+
+// ---- a session that is gone (deleted, expired, lost in a restart): said once, with a way on ----
+
+connection.on("gone", () => {
+  const top = document.querySelector(".nn-top");
+  if (!top || top.querySelector('[data-role="gone"]')) return;
+  const box = document.createElement("div");
+  box.className = "nn-url-errors";
+  box.dataset.role = "gone";
+  box.setAttribute("role", "alert");
+  const text = document.createElement("p");
+  text.textContent = "This session no longer exists on the server (it expired, or the server "
+    + "restarted without it): changes here are not kept any more.";
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = "Start a new session with these settings";
+  // The address bar holds this page's settings (`/s/{id}?<settings>`, kept current by the
+  // controls' answers); `/?<settings>` starts a new session from them (PROTOCOL.md).
+  button.addEventListener("click", () => window.location.assign(`/${window.location.search}`));
+  text.append(" ", button);
+  box.append(text);
+  top.append(box);
+});
 
 window.nnplay = { connection, state, view, steps, applyFrame };  // for bench/ and debugging

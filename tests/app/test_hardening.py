@@ -146,10 +146,32 @@ def _link_weights(raw: bytes) -> str:
     return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
 
 
-def test_a_share_link_with_deeply_nested_weights_starts_the_default_model(api):
-    r = api.get("/", params={"w": _link_weights(DEEP.encode())})
+@pytest.mark.parametrize("raw,said", [
+    (DEEP, "weights over 2224 bytes once decompressed"),  # 10 KB: more than 25 parameters need
+    ("[" * 40 + "]" * 40, "JSON nested deeper than"),
+])
+def test_a_share_link_with_deeply_nested_weights_starts_the_default_model(api, raw, said):
+    r = api.get("/", params={"w": _link_weights(raw.encode())})
     assert r.status_code == 200
-    assert "w: JSON nested deeper than" in r.text  # listed among the link's problems
+    assert f"w: {said}" in r.text  # listed among the link's problems
+
+
+def test_a_share_links_weights_are_limited_by_its_own_network():
+    from app.urlstate import decode_weights, encode_weights, weights_json_limit
+
+    # The default 2-4-2-1 network has 12 + 10 + 3 = 25 parameters.
+    assert weights_json_limit([2, 4, 2, 1]) == 48 * 25 + 1024
+    assert weights_json_limit([7] + [12] * 8 + [8]) == 48 * 1292 + 1024
+    # Real weights of the largest network fit its limit, with every float at full length.
+    layers = [7] + [12] * 8 + [8]
+    doc = {"weights": [[[-1.2345678901234567e-05] * b for _ in range(a)]
+                       for a, b in zip(layers, layers[1:], strict=False)],
+           "biases": [[-1.2345678901234567e-05] * b for b in layers[1:]]}
+    assert decode_weights(encode_weights(doc), weights_json_limit(layers)) == doc
+    # 3,000 bytes of JSON are more than 25 parameters need: refused while inflating.
+    with pytest.raises(ValueError, match="weights over 2224 bytes once decompressed"):
+        decode_weights(_link_weights(b"[" + b"0," * 1500 + b"0]"), weights_json_limit(
+            [2, 4, 2, 1]))
 
 
 def test_a_share_link_that_inflates_past_its_limit_is_not_inflated(api):
@@ -189,6 +211,29 @@ def test_a_junk_layer_number_in_a_form_op_is_refused(api, sid, op):
         r = api.post(f"/ui/{sid}/controls", data={"op": op})
         assert r.status_code == 200  # the controls partial, saying why
         assert "expected a layer number" in r.text
+
+
+# ---- bodies that cannot be read (found by tests/app/test_fuzz.py) --------------------------
+
+
+@pytest.mark.parametrize("method,path", [
+    ("POST", "/api/sessions"), ("POST", "/api/sessions/{sid}/step"),
+    ("POST", "/api/sessions/{sid}/forward"), ("PATCH", "/api/sessions/{sid}/weights"),
+])
+def test_a_json_body_that_is_not_utf8_is_refused_naming_the_body(api, sid, method, path):
+    before = held(api)
+    with Unchanged(api, sid):
+        r = api.request(method, path.format(sid=sid), content=b"\xff\xfeS6O\x10\x8e", headers=JSON)
+        assert_refused(r, 422, "body")  # was a bare 400 "There was an error parsing the body"
+    assert held(api) == before
+
+
+def test_a_form_that_cannot_be_read_is_refused_naming_the_file(api, sid):
+    with Unchanged(api, sid):
+        r = api.put(f"/api/sessions/{sid}/dataset", content=b"--B\r\n[]--B--\r\n",
+                    headers={"content-type": "multipart/form-data; boundary=B"})
+        assert_refused(r, 422, "file")  # was a bare 400 "Invalid multipart data."
+        assert "not a readable form" in r.json()["detail"]["message"]
 
 
 # ---- bodies over the limit, declared or chunked ------------------------------------------
@@ -238,10 +283,36 @@ BAD_MESSAGES = [
     ('"text"', "message"),
     ("{", "message"),
     ('{"type": "nope"}', "type"),
+    ('{"type": 5}', "type"),
+    ("{}", "type"),
+    ("null", "message"),
+    ("1", "message"),
+    (b"\x00\x01binary", "message"),
+    ('{"type": "ping"}' + " " * 70_000, "message"),  # over max_message_bytes (64 KiB)
+    ('{"type": "set_weight", "layer": "a", "from": 0, "to": 0, "value": 1}', "layer"),
+    ('{"type": "set_weight", "layer": 9, "from": 0, "to": 0, "value": 1}', "layer"),
+    ('{"type": "set_weight", "layer": 0, "from": 0, "to": 99, "value": 1}', "to"),
+    ('{"type": "set_weight", "layer": 0, "from": 0, "to": 0, "value": 1e400}', "value"),
+    ('{"type": "set_weight", "layer": 0, "from": 0, "to": 0, "value": "1"}', "value"),
+    ('{"type": "set_weight", "layer": 0, "from": 0, "to": 0}', "value"),
+    ('{"type": "set_bias", "layer": 0, "neuron": 99, "value": 1}', "neuron"),
+    ('{"type": "set_bias", "layer": 0, "neuron": true, "value": 1}', "neuron"),
+    ('{"type": "step", "unit": "year"}', "unit"),
+    ('{"type": "select_sample", "split": "nope", "index": 0}', "split"),
+    ('{"type": "select_sample", "split": "train", "index": 100000}', "index"),
+    ('{"type": "select_sample", "split": "train", "index": -1}', "index"),
+    ('{"type": "set", "learning_rate": -1}', "learning_rate"),
+    ('{"type": "set", "regularization": "l3"}', "regularization"),
+    ('{"type": "set", "batch_size": 0}', "batch_size"),
+    ('{"type": "set", "batch_size": "10"}', "batch_size"),
+    ('{"type": "set", "optimizer": "adam"}', "optimizer"),  # structural: not over the socket
+    ('{"type": "reset", "new_seed": "yes"}', "new_seed"),
+    ('{"type": "play", "extra": 1}', "extra"),
+    ('{"type": "ping", "id": {"a": 1}}', "id"),
 ]
 
 
-def test_a_bad_socket_message_gets_an_error_and_the_socket_stays_open(server, sid):
+def test_a_bad_socket_message_gets_an_error_and_the_socket_stays_open(api, server, sid):
     async def run():
         url = server.replace("http", "ws", 1) + f"/api/sessions/{sid}/stream"
         async with websockets.connect(url, max_size=None) as ws:
@@ -251,10 +322,12 @@ def test_a_bad_socket_message_gets_an_error_and_the_socket_stays_open(server, si
                 error = await _next(ws, "error")
                 # (a union's member may follow: "id.str")
                 assert error["field"].split(".")[0] == field, (text[:60], error)
+                assert error["message"], error
                 await ws.send(json.dumps({"type": "ping", "id": k}))
                 assert (await _next(ws, "pong"))["reply_to"] == k
 
-    asyncio.run(run())
+    with Unchanged(api, sid):  # every one of them was refused
+        asyncio.run(run())
 
 
 async def _next(ws, kind: str) -> dict:

@@ -132,3 +132,46 @@ def test_gradient_check_can_sample_evenly_spaced_parameters():
     full_worst, full = gradient_check(net, X, Y)
     assert len(full) == net.params.size == 2 * 16 + 16 + 16 * 16 + 16 + 16 + 1
     assert worst <= full_worst
+
+
+def test_gradient_check_stops_when_asked_with_what_it_checked():
+    net = Network.from_dict({"layers": [2, 16, 16, 1], "activation": "tanh", "seed": 4})
+    X = np.random.default_rng(0).normal(size=(8, 2))
+    Y = np.random.default_rng(1).normal(size=(8, 1))
+    asked = []
+
+    def should_stop():
+        asked.append(1)
+        return len(asked) > 12  # asked once before each parameter: 12 are checked
+
+    before = net.params.copy()
+    worst, details = gradient_check(net, X, Y, should_stop=should_stop)
+    assert len(details) == 12 and len(asked) == 13
+    np.testing.assert_array_equal(net.params, before)  # left unchanged
+    _, full = gradient_check(net, X, Y)
+    by_name = {d["parameter"]: d for d in full}
+    for d in details:  # the same numbers as a whole check gives for those parameters
+        assert d == by_name[d["parameter"]]
+    assert worst == max(d["relative_error"] for d in details)
+    # The 12 are spread over the vector, not its first 12 (all of weights[0]).
+    names = [d["parameter"] for d in details]
+    assert names == sorted(names, key=[d["parameter"] for d in full].index)
+    assert any(n.startswith("weights[1]") for n in names)
+    assert any(n.startswith("weights[2]") or n.startswith("biases[2]") for n in names)
+
+
+def test_gradient_check_stopped_at_once_checks_nothing():
+    net = Network.from_dict({"layers": [2, 3, 1], "seed": 1})
+    X, Y = np.ones((2, 2)), np.ones((2, 1))
+    worst, details = gradient_check(net, X, Y, should_stop=lambda: True)
+    assert (worst, details) == (0.0, [])
+
+
+def test_spread_order_is_a_permutation_whose_prefixes_spread():
+    from engine.gradcheck import spread_order
+
+    assert spread_order(8).tolist() == [0, 4, 2, 6, 1, 5, 3, 7]
+    for m in (0, 1, 2, 5, 13, 1292):
+        assert sorted(spread_order(m).tolist()) == list(range(m))
+    first = spread_order(1292)[:16]
+    assert first.min() == 0 and first.max() > 1292 * 0.9  # both ends of the vector early

@@ -4,6 +4,7 @@ weights w (1 - lr weight_decay), against those formulas and each optimizer's rul
 out by hand in plain floats, two steps so the state buffers are not zero."""
 
 
+import numpy as np
 import pytest
 
 from engine import Network
@@ -81,3 +82,30 @@ def test_trace_reports_the_gradient_used_and_adamws_decayed_weights(name, given)
             assert after[k][i] == pytest.approx(want_state[k], rel=1e-13, abs=1e-18)
     if wd:
         assert used != dL or name == "adamw"  # the decay did change the gradient
+
+
+def _count_numbers(value) -> int:
+    if isinstance(value, dict):
+        return sum(_count_numbers(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(_count_numbers(v) for v in value)
+    return int(isinstance(value, int | float) and not isinstance(value, bool))
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "adamw"])
+@pytest.mark.parametrize("layers,n", [([2, 1], 1), ([7, 12, 12, 8], 30), ([3, 5, 4, 2], 1)])
+def test_the_size_of_a_trace_is_known_before_it_is_built(optimizer, layers, n):
+    from engine.trace import forward_trace_numbers, step_trace_numbers
+
+    net = Network.from_dict({"layers": layers, "seed": 2, "optimizer": {"name": optimizer},
+                             "output_activation": "linear", "loss": "mse"})
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(n, layers[0])), rng.normal(size=(n, layers[-1]))
+    forward = net.forward(X).to_dict()
+    assert _count_numbers(forward) == forward_trace_numbers(layers, n)
+    for _ in range(2):  # the first step (buffers zero) and the next
+        trace = net.train_step(X, Y).to_dict()
+        actual = _count_numbers(trace) + n  # the session adds the batch's row indices
+        bound = step_trace_numbers(layers, n, len(net.optimizer.state))
+        size = net.params.size  # the decayed weights are counted for every optimizer
+        assert actual <= bound <= actual + size + 64, (actual, bound)
