@@ -85,7 +85,10 @@ def model_parts(changes: Mapping, current: Mapping) -> list[tuple[str, str]]:
 
 
 def dataset_parts(old: Mapping, new: Mapping) -> list[tuple[str, str]]:
-    """(part, field) of each difference between two dataset specs."""
+    """(part, field) of each difference between two dataset specs (none for a `new` that
+    is not a spec at all: its own check refuses it, naming its field)."""
+    if not isinstance(new, Mapping):
+        return []
     out = []
     for key in sorted(set(old) | set(new)):
         if old.get(key) != new.get(key):

@@ -8,6 +8,7 @@ import {
   biasGradientEquation, updateEquation,
 } from "./equations.js";
 import { setText } from "./dom.js";
+import { formatNumber } from "./format.js";
 
 export const PHASES = [
   { key: "sample", letter: "a", title: "Sample" },
@@ -18,17 +19,20 @@ export const PHASES = [
   { key: "evaluate", letter: "f", title: "Evaluation" },
 ];
 
-/** The ordered steps of one trace: forward layer by layer, backward from the output. */
-export function buildSteps(trace) {
+/** The ordered steps of one trace: forward layer by layer, backward from the output.
+ * `quick`: one stop a layer each way (the values arriving and the activation together;
+ * the δs and the gradients together), for a quick pass; otherwise every stage, for study. */
+export function buildSteps(trace, { quick = false } = {}) {
   const n = trace.layers.length;
   const steps = [{ phase: "sample" }];
   for (let l = 1; l < n; l++) {
-    for (const stage of ["travel", "sum", "activate"]) steps.push({ phase: "forward", layer: l, stage });
+    if (quick) steps.push({ phase: "forward", layer: l, stage: "activate", merged: true });
+    else for (const stage of ["travel", "sum", "activate"]) steps.push({ phase: "forward", layer: l, stage });
   }
   steps.push({ phase: "loss" });
   for (let l = n - 1; l >= 1; l--) {
-    steps.push({ phase: "backward", layer: l, stage: "delta" });
-    steps.push({ phase: "backward", layer: l, stage: "gradient" });
+    if (!quick) steps.push({ phase: "backward", layer: l, stage: "delta" });
+    steps.push({ phase: "backward", layer: l, stage: "gradient", merged: quick });
   }
   steps.push({ phase: "update" });
   steps.push({ phase: "evaluate" });
@@ -43,6 +47,7 @@ export class Stepper {
     this.schedule = schedule;
     this.cancel = cancel;
     this.speed = 1;
+    this.quick = false;  // one stop a layer (buildSteps)
     this.playing = false;
     this.trace = null;
     this.steps = [];
@@ -64,7 +69,7 @@ export class Stepper {
 
   load(trace, { play = true } = {}) {
     this.trace = trace;
-    this.steps = buildSteps(trace);
+    this.steps = buildSteps(trace, { quick: this.quick });
     this.index = 0;
     this.playing = false;
     this.stopTimer();
@@ -165,7 +170,11 @@ export function focusIn(l, size, selection) {
 }
 
 /** What the network shows at a step: lit neurons, their labels, active edges, edge labels. */
-export function overlayFor(step, trace, selection) {
+export function overlayFor(step, trace, selection, { whole = false } = {}) {
+  // On a big network the edges are short: their labels say less (2 significant digits;
+  // the update, the new value only), and the equations below give every number in full.
+  const big = trace.layers.length > 4 || trace.layers.some((L) => L.a[0].length > 6);
+  const lab = (x) => (big ? formatNumber(x, "label") : fmt(x));
   const n = trace.layers.length;
   const sizes = trace.layers.map((L) => L.a[0].length);
   const W0 = trace.update.weights_before, W1 = trace.update.weights_after;
@@ -180,7 +189,9 @@ export function overlayFor(step, trace, selection) {
     for (let i = 0; i < sizes[l - 1]; i++) {
       for (let j = 0; j < sizes[l]; j++) {
         out.activeEdges.add(key3(l - 1, i, j));
-        if (label && (!many || j === focus)) out.edgeLabels.push({ l: l - 1, i, j, text: label(i, j) });
+        if (label && (whole || !many || j === focus)) {
+          out.edgeLabels.push({ l: l - 1, i, j, text: label(i, j), focus: j === focus });
+        }
       }
     }
   };
@@ -192,10 +203,11 @@ export function overlayFor(step, trace, selection) {
     activate(0);
   } else if (phase === "forward") {
     for (let k = 0; k < l; k++) showA(k);
-    if (stage === "travel") {
-      edgesInto(l, (i, j) => `×${fmt(W0[l - 1][i][j])}`);
+    if (stage === "travel" || step.merged) {
+      edgesInto(l, (i, j) => `×${lab(W0[l - 1][i][j])}`);
       out.dotsInto = l;
-    } else {
+    }
+    if (stage !== "travel") {
       const L = trace.layers[l];
       out.values[l] = stage === "sum"
         ? L.z[0].map((value) => ({ value, prefix: "z=" }))
@@ -212,7 +224,9 @@ export function overlayFor(step, trace, selection) {
     for (let k = 0; k < n; k++) showA(k);
     for (let k = l; k < n; k++) out.values[k] = trace.layers[k].delta[0].map((value) => ({ value, prefix: "δ=" }));
     activate(l);
-    if (stage === "gradient") edgesInto(l, (i, j) => `∂=${fmt(trace.gradients.weights[l - 1][i][j])}`);
+    if (stage === "gradient") {
+      edgesInto(l, (i, j) => `∂${big ? "" : "="}${lab(trace.gradients.weights[l - 1][i][j])}`);
+    }
   } else if (phase === "update") {
     for (let k = 0; k < n; k++) showA(k);
     const total = W0.reduce((s, m) => s + m.length * m[0].length, 0);
@@ -221,8 +235,11 @@ export function overlayFor(step, trace, selection) {
       for (let i = 0; i < sizes[k - 1]; i++) {
         for (let j = 0; j < sizes[k]; j++) {
           out.activeEdges.add(key3(k - 1, i, j));
-          if (total <= 12 || (j === focus && k === (selection?.layer ?? 1)))
-            out.edgeLabels.push({ l: k - 1, i, j, text: `${fmt(W0[k - 1][i][j])}→${fmt(W1[k - 1][i][j])}` });
+          const focused = j === focus && k === (selection?.layer ?? 1);
+          if (whole || total <= 12 || focused) {
+            out.edgeLabels.push({ l: k - 1, i, j, focus: focused,
+              text: big ? `→${lab(W1[k - 1][i][j])}` : `${fmt(W0[k - 1][i][j])}→${fmt(W1[k - 1][i][j])}` });
+          }
         }
       }
     }
@@ -243,6 +260,7 @@ export function captionFor(step, trace, ctx = {}) {
       return `We take ${which}. Its point becomes the network's inputs (${(ctx.features || []).join(", ")}) ${prep}: (${trace.inputs[0].map(fmt).join(", ")}). The answer we want is the target (${trace.targets[0].map(fmt).join(", ")}).`;
     }
     case "forward":
+      if (step.merged) return `The values of the layer before travel along the edges into ${where(step.layer)}, each multiplied by its edge's weight; each neuron adds them and its bias (z) and passes z through its activation (${trace.layers[step.layer].activation}).`;
       if (step.stage === "travel") return `Every value of the layer before travels along its edges into ${where(step.layer)}, multiplied by the edge's weight.`;
       if (step.stage === "sum") return `Each neuron of ${where(step.layer)} adds up what arrives and its own bias: that total is its weighted sum z.`;
       return `Each neuron of ${where(step.layer)} passes z through its activation (${trace.layers[step.layer].activation}); the result a is what ${step.layer === n - 1 ? "the network predicts" : "the next layer receives"}.`;
@@ -254,6 +272,7 @@ export function captionFor(step, trace, ctx = {}) {
           ? "Starting at the output, each neuron's δ = ∂L/∂z says how much the loss changes when its weighted sum z changes."
           : `Each neuron of ${where(step.layer)} collects the δs of the layer above through the same weights, times the slope of its activation (the chain rule).`;
       }
+      if (step.merged) return `Each neuron of ${where(step.layer)} gets its δ = ∂L/∂z (through the chain rule from the layer above), and each weight into it its gradient: the value that entered it times that δ.`;
       return `Each weight into ${where(step.layer)} gets its gradient: the value that entered it times the δ of the neuron it feeds. A negative gradient means raising the weight lowers the loss.`;
     case "update": {
       const lr = u.hyperparameters.learning_rate;
@@ -295,7 +314,7 @@ export function equationsFor(step, trace, selection, ctx = {}) {
       const l = step.layer;
       if (step.stage === "delta") return upTo(l, 4).map((j) => named(deltaEquation(trace, l, j), nm(l, j)));
       const j = focusIn(l, sizes[l], selection);
-      const eqs = Array.from({ length: Math.min(sizes[l - 1], 6) }, (_, i) =>
+      const eqs = Array.from({ length: sizes[l - 1] }, (_, i) =>
         named(weightGradientEquation(trace, l - 1, i, j), `${nm(l - 1, i)} → ${nm(l, j)}`));
       eqs.push(named(biasGradientEquation(trace, l - 1, j), `bias of ${nm(l, j)}`));
       return eqs;
@@ -305,7 +324,7 @@ export function equationsFor(step, trace, selection, ctx = {}) {
       if (sel.kind === "weight") return [named(updateEquation(trace, "weight", sel.layer, sel.from, sel.to), `${nm(sel.layer, sel.from)} → ${nm(sel.layer + 1, sel.to)}`)];
       const l = sel.kind === "bias" ? sel.layer + 1 : Math.max(1, sel.layer);
       const j = focusIn(l, sizes[l], sel);
-      const eqs = Array.from({ length: Math.min(sizes[l - 1], 6) }, (_, i) =>
+      const eqs = Array.from({ length: sizes[l - 1] }, (_, i) =>
         named(updateEquation(trace, "weight", l - 1, i, j), `${nm(l - 1, i)} → ${nm(l, j)}`));
       eqs.push(named(updateEquation(trace, "bias", l - 1, 0, j), `bias of ${nm(l, j)}`));
       return eqs;
@@ -400,6 +419,14 @@ export class StepController {
     this.eqBox = this.q('[data-role="equations"]');
     this.caption = this.q('[data-role="caption"]');
     root.addEventListener("click", (ev) => this.click(ev));
+    this.whole = false;  // label every edge (else the focused neuron's only, on big layers)
+    this.q('[data-action="anim-detail"]')?.addEventListener("change", (ev) => {
+      this.whole = ev.target.value === "network";
+      if (this.stepper.trace) this.render();
+    });
+    this.q('[data-action="anim-pace"]')?.addEventListener("change", (ev) => {
+      this.stepper.quick = ev.target.value === "quick";
+    });
     const speed = this.q('[data-action="anim-speed"]');
     speed?.addEventListener("input", () => {
       this.stepper.setSpeed(Number(speed.value));
@@ -515,7 +542,8 @@ export class StepController {
       base.weights = late ? u.weights_after : u.weights_before;
       base.biases = late ? u.biases_after : u.biases_before;
       this.view.applyFrame(base);
-      this.view.showOverlay({ ...overlayFor(step, trace, this.selection), duration: Math.min(900, s.msPerStep * 0.7) });
+      this.view.showOverlay({ ...overlayFor(step, trace, this.selection, { whole: this.whole }),
+        duration: Math.min(900, s.msPerStep * 0.7) });
     }
     const phase = PHASES.find((p) => p.key === step.phase);
     const n = trace.layers.length;

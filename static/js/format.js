@@ -16,6 +16,7 @@ const KINDS = {
   count: { sig: 21, frac: 0, lo: 0, hi: 1e15, exp: 3 },       // epochs, steps, samples
   speed: { sig: 6, frac: 1, lo: 0, hi: 1e7, exp: 3, minFrac: 1 },  // per-second readouts
   tick: { sig: 3, frac: 4, lo: 1e-3, hi: 1e5, exp: 2 },       // chart axis labels
+  label: { sig: 2, frac: 3, lo: 1e-3, hi: 1e3, exp: 1 },      // edge labels on a big network
 };
 
 const cache = new Map();
@@ -44,7 +45,7 @@ function exponent(x, digits) {
 
 /**
  * The text of number `x` as a value of `kind` ("value", "loss", "ratio", "rate", "count",
- * "speed", "tick"): "–" for null or undefined, "NaN"/"∞" for non-finite numbers.
+ * "speed", "tick", "label"): "–" for null or undefined, "NaN"/"∞" for non-finite numbers.
  */
 export function formatNumber(x, kind = "value") {
   if (x === null || x === undefined) return "\u2013";

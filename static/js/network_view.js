@@ -561,12 +561,7 @@ export class NetworkView {
         }
       }
     }
-    for (const lab of view.edgeLabels) {
-      const c = this.curves[lab.l][lab.i][lab.j];
-      const p = along(c, 0.3);
-      const t = el("text", { x: p.x, y: p.y - 3, class: "nv-edge-label" }, this.labelG);
-      t.textContent = lab.text;
-    }
+    this.placeEdgeLabels(view.edgeLabels);
     for (const note of view.notes || []) {
       const p = this.geo.pos[note.l][note.j];
       const t = el("text", { x: p.x + S / 2 + 6, y: p.y + 4, class: "nv-note" }, this.labelG);
@@ -574,6 +569,78 @@ export class NetworkView {
     }
     if (this.lastHeat) this.paintHeatmaps(this.lastHeat);
     if (view.dotsInto !== null && view.dotsInto !== undefined) this.travel(view.dotsInto, view.duration || 800);
+  }
+
+  /**
+   * Edge labels where none overlaps another, a neuron (where the curves end) or a neuron's
+   * value: each tries places along its edge, nearest its source first, above then below
+   * the line, and takes the first free one. The focused neuron's labels go first; a label
+   * with no free place is left out (the focused neuron's numbers are in the equations).
+   */
+  placeEdgeLabels(labels) {
+    const taken = [];
+    const pad = 1.5;
+    const hits = (b) => taken.some((o) => b.x < o.x + o.width + pad && o.x < b.x + b.width + pad
+      && b.y < o.y + o.height + pad && o.y < b.y + b.height + pad);
+    const zoom = parseFloat(getComputedStyle(this.svg).getPropertyValue("--nv-zoom")) || 1;
+    for (const col of this.geo.pos) {
+      for (const p of col) taken.push({ x: p.x - S / 2, y: p.y - S / 2, width: S, height: S });
+    }
+    // The neurons' values as drawn (HTML boxes), in the drawing's units.
+    const toSvg = this.svg.getScreenCTM()?.inverse();
+    for (const col of this.values) {
+      for (const v of col) {
+        if (!toSvg || !v.textContent.trim()) continue;
+        const r = v.getBoundingClientRect();
+        if (!r.width) continue;
+        const a = new DOMPoint(r.left, r.top).matrixTransform(toSvg);
+        const b = new DOMPoint(r.right, r.bottom).matrixTransform(toSvg);
+        taken.push({ x: a.x, y: a.y, width: b.x - a.x, height: b.y - a.y });
+      }
+    }
+    const order = [...labels].sort((a, b) => (b.focus ? 1 : 0) - (a.focus ? 1 : 0));
+    // Along the edge, nearest its source first (where the edges of one neuron fan out).
+    const spots = [0.3, 0.22, 0.38, 0.15, 0.46, 0.54, 0.08, 0.62, 0.7, 0.78, 0.86, 0.93];
+    let left = 0;
+    for (const lab of order) {
+      const c = this.curves[lab.l][lab.i][lab.j];
+      const t = el("text", { class: "nv-edge-label" }, this.labelG);
+      t.textContent = lab.text;
+      let placed = false;
+      if (lab.focus) {
+        // The focused neuron's labels first try the start of their edge, right of its
+        // source: each comes from a neuron of its own, so they never share that place.
+        t.style.textAnchor = "start";
+        t.setAttribute("x", (c.x0 + 3).toFixed(1));
+        t.setAttribute("y", (c.y0 - 3).toFixed(1));
+        const b = t.getBBox();
+        if (!hits(b)) {
+          taken.push(b);
+          placed = true;
+        } else {
+          t.style.textAnchor = "";
+        }
+      }
+      for (const at of placed ? [] : spots) {
+        const p = along(c, at);
+        for (const dy of [-3, 4 + 10 * zoom, -3 - 7 * zoom, 4 + 17 * zoom]) {
+          t.setAttribute("x", p.x.toFixed(1));
+          t.setAttribute("y", (p.y + dy).toFixed(1));
+          const b = t.getBBox();
+          if (!hits(b)) {
+            taken.push(b);
+            placed = true;
+            break;
+          }
+        }
+        if (placed) break;
+      }
+      if (!placed) {
+        t.remove();
+        left++;
+      }
+    }
+    this.labelsLeftOut = left;
   }
 
   /** Dots travel along every edge into layer l (SVG animateMotion on the edge's own path). */

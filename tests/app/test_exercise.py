@@ -109,6 +109,14 @@ def test_a_bad_exercise_document_is_refused_naming_its_field(doc, field):
     assert refused.value.field == field
 
 
+def test_a_dataset_that_is_not_a_spec_is_refused_by_its_own_check_in_an_exercise():
+    # (schemathesis found it: the exercise's comparison ran before the spec was read)
+    s = session_with(locked=["optimizer"])
+    with pytest.raises(BadInput) as refused:
+        s.replace_dataset(7)
+    assert not isinstance(refused.value, Locked)
+
+
 def test_a_link_without_hide_lock_or_note_is_no_exercise():
     assert exercises.from_view({"hide": set(), "lock": (), "note": ""}) is None
     # a hidden part is not listed as locked too
