@@ -122,6 +122,8 @@ def frame_body(session, heatmap_size: int, boundary_size: int) -> dict:
         "learning_rate": net.learning_rate,
         "regularization": dict(net.regularization),
         "batch_size": t["batch_size"],
+        "speed": t["speed"],
+        "goal": t["goal"],
         "gradients": _gradients(session),
         "sample": session.sample_values(),
         "loss": {"train": train_loss, "test": test_loss},

@@ -111,6 +111,11 @@ class Playground:
     def fmt(self, name: str, value) -> str:
         return ui_table.format_value(name, value)
 
+    def option(self, name: str, value) -> str:
+        """The text of choice `value` of setting `name` in its drop-down."""
+        labels = BY_NAME[name].labels
+        return labels[value] if labels and value in labels else self.show(value)
+
     @staticmethod
     def show(value) -> str:
         return f"{value:g}" if isinstance(value, float) else str(value)

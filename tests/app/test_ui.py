@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.ui_table import DATASET_NAMES
+from app.ui_table import BY_NAME, DATASET_NAMES
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +188,7 @@ def test_optimizer_and_its_hyperparameters(client):
     client.post(f"/ui/{sid}/controls", data={"optimizer": "momentum", "momentum": "0.5"})
     opt = session(client, sid)["model"]["optimizer"]
     assert (opt["name"], opt["momentum"]) == ("momentum", 0.5)
-    assert opt["learning_rate"] == 0.03
+    assert opt["learning_rate"] == BY_NAME["learning_rate"].default
 
 
 def test_good_csv_replaces_the_data(client):
