@@ -580,6 +580,7 @@ class Session:
         with self.lock:
             if not self.training["playing"] or self.training["goal"] is not None:
                 self.training["goal"] = None
+                self._prime_watch()
                 self._set_status(True, "playing", "training")
 
     def train_for(self, epochs, until_loss=None) -> None:
@@ -589,6 +590,7 @@ class Session:
         start_epoch}``; pausing cancels it."""
         with self.lock:
             self.training["goal"] = _goal(epochs, until_loss, self.training["epoch"])
+            self._prime_watch()
             self._set_status(True, "playing", f"training {epochs} epochs" + (
                 f" or until the test loss is below {until_loss:g}" if until_loss else ""))
 
@@ -606,6 +608,15 @@ class Session:
                     reason, message = "diverged", _divergence_message(exc)
             self.training["goal"] = None
             self._set_status(False, reason, message)
+
+    def _prime_watch(self) -> None:
+        """The divergence watch's first check is the model training starts from: its loss
+        is the reference, and it is the first good model to go back to."""
+        if self.watch.reference is None:
+            t = self.training
+            train, test = self.losses()
+            self.watch.check(self._net, t["epoch"], t["step"], train, test,
+                             boundary=t["cursor"] == 0)
 
     def _finish_epoch(self) -> None:
         p, t = self._problem, self.training
@@ -799,7 +810,9 @@ class Session:
                                 h["test_loss"][-1], boundary=t["cursor"] == 0):
             return False
         lr = self._net.learning_rate
-        lower = [r for r in ui_table.LEARNING_RATES if r <= lr / 10] or [ui_table.LEARNING_RATES[0]]
+        # A tenth of the rate, and no more than 0.03 (where every built-in dataset trains).
+        lower = [r for r in ui_table.LEARNING_RATES if r <= min(lr / 10, 0.03)] \
+            or [ui_table.LEARNING_RATES[0]]
         self._diverged(f"The loss blew up at learning rate {lr:g} (training loss "
                        f"{h['train_loss'][-1]:.3g}, its best {self.watch.best:.3g}): try "
                        f"{lower[-1]:g} or lower, then go back to the last good epoch.")
