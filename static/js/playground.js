@@ -20,7 +20,25 @@ const SOCKET_ACTIONS = {
   step: () => ({ type: "step", unit: "epoch" }),
   reset: () => ({ type: "reset", new_seed: false }),
   "new-seed": () => ({ type: "reset", new_seed: true }),
+  "go-back": () => ({ type: "go_back" }),
 };
+
+/** The "train N epochs / until a test loss" message from its fields, or null (the field's
+ * own validity message shows instead). */
+function goalMessage(root) {
+  const epochs = root.querySelector('[data-goal="epochs"]');
+  const until = root.querySelector('[data-goal="until_loss"]');
+  if (!epochs || !until) return null;
+  for (const el of [epochs, until]) {
+    if (!el.checkValidity() || (el === epochs && !el.value)) {
+      el.reportValidity();
+      return null;
+    }
+  }
+  const message = { type: "train", epochs: Number(epochs.value) };
+  if (until.value !== "") message.until_loss = Number(until.value);
+  return message;
+}
 
 /**
  * The panels draw the page's state (`state`, page_state.js): its shown frame, data points,
@@ -106,12 +124,33 @@ export function initPlayground({ connection, state, root = document.body, sessio
     if (!playing) writeSpeed(0, 0);
   }
 
+  /** The goal's progress bar, from the frame: epochs done of the epochs asked for. */
+  function showGoal(frame) {
+    const bar = $('[data-goal="progress"]');
+    if (!bar) return;
+    const goal = frame && frame.playing && frame.goal;
+    bar.closest("label").hidden = !goal;
+    if (!goal) return;
+    const done = Math.max(0, frame.epoch - goal.start_epoch);
+    bar.max = goal.epochs;
+    bar.value = Math.min(done, goal.epochs);
+    const text = $('[data-goal="text"]');
+    if (text) text.textContent = `${done} of ${goal.epochs} epochs`;
+  }
+
   function showStatus() {
     const el = $("#pg-status");
     const s = state.status;
+    const back = $('[data-action="go-back"]');
+    if (back) {
+      const to = s && s.reason === "diverged" ? s.back_to : null;
+      back.hidden = to === null || to === undefined;
+      if (!back.hidden) back.querySelector("[data-back-to]").textContent = String(to);
+    }
     if (!el || !s) return;
     const bad = s.reason === "diverged" || s.reason === "error";
     el.textContent = bad || (s.message && s.reason !== "paused" && s.reason !== "playing")
+      || (s.goal && s.playing)
       ? s.message || s.reason : "";
     el.classList.toggle("pg-status--bad", bad);
     el.dataset.reason = s.reason || "";
@@ -152,7 +191,7 @@ export function initPlayground({ connection, state, root = document.body, sessio
   state.on("snapshot", onSnapshot);
   function followLive(frame) {
     const reg = frame.regularization || {};
-    const live = `${frame.learning_rate}|${frame.batch_size}|${reg.name}|${reg.rate}`;
+    const live = `${frame.learning_rate}|${frame.batch_size}|${reg.name}|${reg.rate}|${frame.speed}`;
     if (live !== ui.live) {  // changed (here or in another tab): the controls follow
       ui.live = live;
       followLiveSettings(frame, root);
@@ -163,6 +202,7 @@ export function initPlayground({ connection, state, root = document.body, sessio
     if (frame.playing) ui.rate.frames++;  // received, whether or not a paint shows it
     setPlaying(state.playing);
     followLive(frame);
+    showGoal(frame);
   });
   // A frame shown (main.js: paused, at once; playing, by its pacer, in step with the
   // network view; or the step animation's evaluation phase).
@@ -178,6 +218,15 @@ export function initPlayground({ connection, state, root = document.body, sessio
     const btn = ev.target.closest("[data-action]");
     if (!btn || !root.contains(btn)) return;
     const action = btn.dataset.action;
+    if (action === "train-goal") {
+      ev.preventDefault();
+      const message = goalMessage(root);
+      if (message) {
+        connection.send(message);
+        setPlaying(true);
+      }
+      return;
+    }
     if (SOCKET_ACTIONS[action]) {
       ev.preventDefault();
       connection.send(SOCKET_ACTIONS[action]());
