@@ -54,8 +54,10 @@ def test_a_regression_page_shows_mse_mae_r2(client):
 
 
 def test_the_page_builds_its_session_from_the_url(client):
-    sid, _ = open_page(client, "data=xor&h=3-3&act=relu&lr=0.1&seed=9&batch=20")
+    sid, html = open_page(client, "data=xor&h=3-3&act=relu&lr=0.1&seed=9&batch=20&speed=1")
     s = session(client, sid)
+    assert (s["training"]["batch_size"], s["training"]["speed"]) == (20, "1")
+    assert '<option value="1" selected>1 epoch/s</option>' in html
     assert s["dataset"]["name"] == "xor"
     assert s["model"]["layers"] == [2, 3, 3, 1]
     assert s["model"]["activation"] == "relu"
