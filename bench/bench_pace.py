@@ -41,8 +41,20 @@ NETWORKS = {
 }
 TICK = os.sysconf("SC_CLK_TCK")
 
+COUNTERS = """(() => {
+  const W = window.WebSocket;
+  window.__bench = { msgs: 0 };
+  window.WebSocket = function (...args) {
+    const ws = new W(...args);
+    ws.addEventListener("message", () => { window.__bench.msgs++; });
+    return ws;
+  };
+  window.WebSocket.prototype = W.prototype;
+})();"""
+
 SAMPLE = """() => ({
   t: performance.now(),
+  msgs: window.__bench.msgs,
   epoch: parseInt(document.querySelector('[data-metric="epoch"]').textContent),
   renders: performance.getEntriesByName("pg-render").length,
 })"""
@@ -85,6 +97,7 @@ def browser_cpu(server_pid: int) -> float:
 def measure(browser, base: str, query: str, speed: str, seconds: float, server_pid: int):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
+    page.add_init_script(COUNTERS)
     page.set_default_timeout(60_000)
     page.goto(f"{base}/?{query}&speed={speed}")
     page.wait_for_function(
@@ -99,7 +112,8 @@ def measure(browser, base: str, query: str, speed: str, seconds: float, server_p
     dt = (b["t"] - a["t"]) / 1000
     painted = b["renders"] - a["renders"]
     return {
-        "painted_per_s": painted / dt, "epochs_per_s": (b["epoch"] - a["epoch"]) / dt,
+        "painted_per_s": painted / dt, "received_per_s": (b["msgs"] - a["msgs"]) / dt,
+        "epochs_per_s": (b["epoch"] - a["epoch"]) / dt,
         "server_ms": 1000 * (sb - sa) / max(painted, 1),
         "browser_ms": 1000 * (bb - ba) / max(painted, 1),
         "server_share": (sb - sa) / dt,
@@ -145,14 +159,15 @@ def write(rows: dict, idle: dict, seconds: float, load_before) -> None:
         "lower bounds for frames.", "",
         f"Run: `.venv/bin/python bench/bench_pace.py` on {time.strftime('%Y-%m-%d')}, "
         f"{seconds:g} s of playing per case after a 2 s warm-up, every map live.", "",
-        "| network | speed | frames painted / s | epochs / s shown | CPU per painted frame: "
-        "server + browser = total (ms) | server CPU (share of a core) |",
-        "|---|---|---|---|---|---|",
+        "| network | speed | messages received / s | frames painted / s | epochs / s shown | "
+        "CPU per painted frame: server + browser = total (ms) | server CPU (share of a core) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for (name, speed), r in rows.items():
         label = "1 epoch per frame (60/s)" if speed == "60" else "flat out"
         lines.append(
-            f"| {name} | {label} | {r['painted_per_s']:.1f} | {r['epochs_per_s']:.1f} | "
+            f"| {name} | {label} | {r['received_per_s']:.1f} | {r['painted_per_s']:.1f} | "
+            f"{r['epochs_per_s']:.1f} | "
             f"{r['server_ms']:.1f} + {r['browser_ms']:.1f} = "
             f"{r['server_ms'] + r['browser_ms']:.1f} | {r['server_share'] * 100:.0f} % |")
     lines += [
