@@ -11,6 +11,7 @@ import {
   showRangeValues, whenAnswered,
 } from "./panels.js";
 import { copyText, exportModel, exportPng, exportSvg } from "./share.js";
+import { WarningsPanel } from "./warnings.js";
 
 const CHART_MS = 100;
 
@@ -50,7 +51,7 @@ export function initPlayground({ connection, state, root = document.body, sessio
   const host = root.body || root;  // `root` may be the document: its body carries the flags
   // These panels' own drawing state (the session's is the page state's, `state`).
   const ui = {
-    chart: new LossChart(state.history), chartAt: 0, pending: false, rate: { t: 0, epoch: 0, frames: 0 },
+    chart: new LossChart(state.history), chartAt: 0, warnings: new WarningsPanel(), pending: false, rate: { t: 0, epoch: 0, frames: 0 },
   };
   const options = () => ({
     showTest: !!$('[data-toggle="show_test"]')?.checked,
@@ -74,8 +75,10 @@ export function initPlayground({ connection, state, root = document.body, sessio
     const map = $("#pg-boundary-map"), points = $("#pg-boundary");
     if (map && points) drawBoundary({ map, points }, frame && frame.boundary, state.dataset, options());
     showMetrics(root, frame);
-    // The chart is a whole SVG redrawn: ten times a second is plenty while training runs.
-    if (!state.playing || t0 - ui.chartAt >= CHART_MS) {
+    // The charts are whole SVGs redrawn: ten times a second is plenty while training runs.
+    const charts = !state.playing || t0 - ui.chartAt >= CHART_MS;
+    ui.warnings.show(root, frame, charts);
+    if (charts) {
       ui.chart.draw($("#pg-loss-chart"));
       ui.chartAt = t0;
     }

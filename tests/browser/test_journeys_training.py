@@ -13,6 +13,7 @@ import time
 from playwright.sync_api import expect
 
 from engine import Network
+from engine.diagnostics import diagnose
 from engine.problem import prepare
 from tests.browser.conftest import (
     figure,
@@ -202,3 +203,31 @@ def test_training_controls_at_1920x1080(browser, server, api):
         assert not page.errors, page.errors
     finally:
         page.context.close()
+
+
+def test_warnings_name_dead_units_and_the_gradient_chart_draws_each_layer(page, server, api):
+    sid = load(page, server)
+    for name, value in (("Activation", "relu"), ("Learning rate", "1")):
+        box = page.get_by_role("combobox", name=name, exact=True)
+        with page.expect_response(re.compile(r"/ui/.+/controls")):
+            box.select_option(value)
+        settle(page)
+    warnings = page.get_by_role("region", name="Training warnings")
+    expect(warnings.get_by_role("listitem")).to_have_text(["none"])
+    choose_speed(page, "flat out")
+    page.get_by_role("spinbutton", name="Epochs", exact=True).fill("30")
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(status_line(page)).to_contain_text("Done at epoch 30", timeout=SLOW * 1000)
+    # The engine, on the JSON API's model and data, says which units are dead: the page
+    # shows exactly its messages.
+    doc = state(api, sid)
+    net = Network.from_dict(doc["model"])
+    problem = prepare(doc["dataset"], net.loss, net.output_activation, net.layers[-1])
+    want = diagnose(net, problem.X_train, problem.Y_train)
+    assert any(w["kind"] == "dead" for w in want["warnings"])
+    expect(warnings.get_by_role("listitem")).to_have_text([w["message"] for w in want["warnings"]])
+    expect(warnings).to_contain_text("are dead (relu gives 0 for every point)")
+    chart = page.get_by_role("img", name="Gradient norm per layer over time")
+    expect(chart.locator("polyline")).to_have_count(len(net.layers) - 1)
+    expect(warnings).to_contain_text("to output")
+    shot(page, "training-warnings-1280", "#output-panel")
