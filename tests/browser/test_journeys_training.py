@@ -173,7 +173,7 @@ def test_a_blow_up_pauses_and_goes_back_to_the_last_good_epoch(page, server, api
     back = page.get_by_role("button", name=re.compile(r"^Go back to epoch \d+$"))
     expect(back).to_be_visible()
     e = int(back.inner_text().split()[-1])
-    assert 1 <= e <= 30
+    assert e >= 1  # trained 30 good epochs first (flat out, a later turn may dip below)
     shot(page, "training-diverged-1280")
     back.click()
     expect(status).to_contain_text(f"Back at epoch {e}")
