@@ -611,7 +611,10 @@ class Session:
 
     def _prime_watch(self) -> None:
         """The divergence watch's first check is the model training starts from: its loss
-        is the reference, and it is the first good model to go back to."""
+        is the reference, and it is the first good model to go back to. Playing on from a
+        blow-up (not going back) starts a new run: its recovery is not a new blow-up."""
+        if self.status.get("reason") == "diverged":
+            self.watch = DivergenceWatch()
         if self.watch.reference is None:
             t = self.training
             train, test = self.losses()

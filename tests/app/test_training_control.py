@@ -229,3 +229,14 @@ def test_ordinary_training_never_counts_as_a_blow_up(store):
         s.train_for(300)
         run_until_paused(s)
         assert s.status["reason"] == "goal", s.status
+
+
+def test_playing_on_after_a_blow_up_at_a_lower_rate_is_a_new_run(store):
+    s = spiral(store, "adam", 10.0)
+    s.play()
+    run_until_paused(s, max_epochs=1)
+    assert s.status["reason"] == "diverged"
+    s.set_training(learning_rate=0.003)  # no go back: the model recovers from where it is
+    s.train_for(40)
+    run_until_paused(s, max_epochs=1)
+    assert s.status["reason"] == "goal", s.status
