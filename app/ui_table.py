@@ -420,7 +420,8 @@ def settings_markdown() -> str:
             "| help |", "|---|---|---|---|---|---|---|---|---|"]
     for s in SETTINGS:
         if s.choices:
-            allowed = ", ".join(format_value(s.name, c) if s.kind == "float" else str(c)
+            allowed = ", ".join(format_value(s.name, c) if s.kind == "float" else
+                                f"{c} ({s.labels[c]})" if s.labels else str(c)
                                 for c in s.choices)
         elif s.kind == "ints":
             allowed = f"at most {s.most} layers of {s.lo:g}..{s.hi:g}"
