@@ -40,7 +40,7 @@ LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0,
 # Training paces: epochs a second (None: as fast as the machine goes). "60" is one epoch
 # per frame of a 60 Hz display, TensorFlow Playground's pace.
 SPEEDS = {"1": 1.0, "10": 10.0, "60": 60.0, "max": None}
-SPEED_LABELS = {"1": "1 epoch/s", "10": "10 epochs/s", "60": "60/s (1 per frame)",
+SPEED_LABELS = {"1": "1 epoch/s", "10": "10 epochs/s", "60": "60 epochs/s: one per frame",
                 "max": "flat out"}
 REG_RATES = (0.0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 

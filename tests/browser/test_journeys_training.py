@@ -109,7 +109,7 @@ def test_train_n_epochs_stops_at_exactly_n_with_a_progress_bar(page, server, api
 
 def test_train_until_a_test_loss_stops_at_the_first_epoch_below_it(page, server, api):
     sid = load(page, server)
-    choose_speed(page, "60/s (1 per frame)")
+    choose_speed(page, "60 epochs/s: one per frame")
     page.get_by_role("spinbutton", name="Epochs", exact=True).fill("5000")
     page.get_by_role("spinbutton", name="Until test loss <", exact=True).fill("0.3")
     page.get_by_role("button", name="Train", exact=True).click()
