@@ -187,7 +187,7 @@ def write(rows: dict, idle: dict, solve: dict, seconds: float, load_before) -> N
         "|---|---|---|---|---|---|---|",
     ]
     for (name, speed), r in rows.items():
-        label = "1 epoch per frame (60/s)" if speed == "60" else "flat out"
+        label = "60 epochs/s: one per frame" if speed == "60" else "flat out"
         lines.append(
             f"| {name} | {label} | {r['received_per_s']:.1f} | {r['painted_per_s']:.1f} | "
             f"{r['epochs_per_s']:.1f} | "
