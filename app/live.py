@@ -47,6 +47,7 @@ CLOSE_LATER = 1013  # "try again later": the store is out of reach, or the sessi
 TURNS_PER_SECOND = 30  # training turns each playing session gets, at the least, when many play
 MIN_TURN_SECONDS = 0.0002  # a turn always trains at least one batch, however short
 FRAME_WAIT_SECONDS = 0.05  # how long a turn's frame may hold the next turn back, at most
+PACE_NAP_SECONDS = 0.1  # a paced trainer's longest sleep before it looks at the speed again
 
 
 class Live:
@@ -148,7 +149,8 @@ class Live:
                 budget = max(MIN_TURN_SECONDS, min(s.train_chunk_seconds, share))
                 due, wait = pace.due(ui_table.SPEEDS[session.training["speed"]], loop.time())
                 if wait > 0:  # a paced speed, and the next epoch is not due yet
-                    await asyncio.sleep(wait)
+                    # (in short sleeps: a new speed or a pause is seen within PACE_NAP)
+                    await asyncio.sleep(min(wait, PACE_NAP_SECONDS))
                     continue
                 epoch = session.training["epoch"]
                 done = await loop.run_in_executor(self.train_pool, session.train_chunk,
