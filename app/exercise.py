@@ -97,5 +97,8 @@ def dataset_parts(old: Mapping, new: Mapping) -> list[tuple[str, str]]:
 
 
 def live_parts(names: Iterable[str]) -> list[tuple[str, str]]:
-    """(part, field) of live settings (`Session.set_training`'s names)."""
-    return [(ui_table.BY_NAME[n].group, n) for n in names if n in ui_table.BY_NAME]
+    """(part, field) of live settings (`Session.set_training`'s names). The speed of
+    training is the student's to choose in any exercise: it changes what they watch, not
+    what the network learns."""
+    return [(ui_table.BY_NAME[n].group, n) for n in names
+            if n in ui_table.BY_NAME and n != "speed"]

@@ -12,6 +12,7 @@ import base64
 import numpy as np
 
 from engine.datasets import EXTENT
+from engine.diagnostics import diagnose
 from engine.losses import decode_predictions
 from engine.metrics import classification_report, regression_report
 from engine.pictures import boundary, node_maps, quantize
@@ -107,6 +108,14 @@ def _gradients(session) -> dict | None:
             "biases": [b.tolist() for b in grads["biases"]]}
 
 
+def _diagnostics(session) -> dict:
+    """Warnings on the training split (engine.diagnostics) and per-layer gradient norms."""
+    p = session.problem
+    if len(p.X_train) == 0:
+        return {"grad_norms": [], "warnings": []}
+    return diagnose(session.network, p.X_train, p.Y_train)
+
+
 def frame_body(session, heatmap_size: int, boundary_size: int) -> dict:
     """Everything a frame holds except `seq` and `history` (call with the session's lock)."""
     net, t = session.network, session.training
@@ -122,10 +131,13 @@ def frame_body(session, heatmap_size: int, boundary_size: int) -> dict:
         "learning_rate": net.learning_rate,
         "regularization": dict(net.regularization),
         "batch_size": t["batch_size"],
+        "speed": t["speed"],
+        "goal": t["goal"],
         "gradients": _gradients(session),
         "sample": session.sample_values(),
         "loss": {"train": train_loss, "test": test_loss},
         "metrics": _metrics(session, test_outputs),
+        "diagnostics": _diagnostics(session),
     }
     body["heatmaps"], body["boundary"] = _pictures(session, heatmap_size, boundary_size)
     return body

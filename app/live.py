@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -46,6 +47,7 @@ CLOSE_LATER = 1013  # "try again later": the store is out of reach, or the sessi
 TURNS_PER_SECOND = 30  # training turns each playing session gets, at the least, when many play
 MIN_TURN_SECONDS = 0.0002  # a turn always trains at least one batch, however short
 FRAME_WAIT_SECONDS = 0.05  # how long a turn's frame may hold the next turn back, at most
+PACE_NAP_SECONDS = 0.1  # a paced trainer's longest sleep before it looks at the speed again
 
 
 class Live:
@@ -137,6 +139,7 @@ class Live:
     async def _train(self, session: Session) -> None:
         loop = asyncio.get_running_loop()
         s = self.settings
+        pace = Pace()
         try:
             while session.playing and not session.closed and self.train_pool is not None:
                 # Sessions take turns on the training threads, and every turn ends in a
@@ -144,8 +147,15 @@ class Live:
                 # of a thread, so each session still moves (and sends frames) often.
                 share = s.train_threads / (max(1, len(self.trainers)) * TURNS_PER_SECOND)
                 budget = max(MIN_TURN_SECONDS, min(s.train_chunk_seconds, share))
+                due, wait = pace.due(ui_table.SPEEDS[session.training["speed"]], loop.time())
+                if wait > 0:  # a paced speed, and the next epoch is not due yet
+                    # (in short sleeps: a new speed or a pause is seen within PACE_NAP)
+                    await asyncio.sleep(min(wait, PACE_NAP_SECONDS))
+                    continue
                 epoch = session.training["epoch"]
-                await loop.run_in_executor(self.train_pool, session.train_chunk, budget)
+                done = await loop.run_in_executor(self.train_pool, session.train_chunk,
+                                                  budget, due)
+                pace.trained(done)
                 self.store.metrics.epochs_trained.inc(max(0, session.training["epoch"] - epoch))
                 await self._frames_out(session)
         except asyncio.CancelledError:
@@ -216,6 +226,37 @@ class Live:
                 # worker thread, not awaited (pause waits for the session's lock).
                 self._submit(session.pause, "disconnected", "paused: no page is connected")
             await asyncio.wait([sender])
+
+
+class Pace:
+    """The epochs due at a paced speed: epoch k of a run at `rate` epochs a second is due
+    k / rate seconds after the run (or the last change of speed) began, the first at once.
+    A trainer that falls behind by more than MAX_BEHIND_SECONDS starts over from now
+    rather than racing to catch up."""
+
+    MAX_BEHIND_SECONDS = 0.25
+
+    def __init__(self) -> None:
+        self.rate: float | None = None
+        self.t0 = 0.0
+        self.done = 0
+
+    def due(self, rate: float | None, now: float) -> tuple[int | None, float]:
+        """(epochs to train now, or None for "as many as fit the turn"; seconds to wait
+        first, 0 when something is due)."""
+        if rate is None:
+            self.rate = None
+            return None, 0.0
+        behind = (now - self.t0) * rate - self.done
+        if rate != self.rate or behind > self.MAX_BEHIND_SECONDS * rate + 1:
+            self.rate, self.t0, self.done = rate, now, 0
+        owed = math.floor((now - self.t0) * rate) + 1 - self.done
+        if owed > 0:
+            return owed, 0.0
+        return 0, self.t0 + self.done / rate - now
+
+    def trained(self, epochs: int) -> None:
+        self.done += epochs
 
 
 class Client:
@@ -393,6 +434,10 @@ class Client:
                 await run(s.play)
             case "pause":
                 await run(s.pause)
+            case "train":
+                await run(s.train_for, msg.epochs, msg.until_loss)
+            case "go_back":
+                return {"type": "ack", "epoch": await run(s.go_back)}
             case "step":
                 result = await run(s.step, msg.unit)
                 if msg.unit == "epoch":

@@ -59,6 +59,9 @@ class TrainingPublic(BaseModel):
     cursor: int = Field(description="index of the next batch within the epoch")
     playing: bool
     sample: dict[str, Any]
+    speed: str = Field(description="training pace: epochs a second, or max")
+    goal: dict[str, Any] | None = Field(
+        None, description="train N epochs / until a test loss: {epochs, until_loss, start_epoch}")
 
 
 class SessionPublic(BaseModel):
@@ -70,7 +73,7 @@ class SessionPublic(BaseModel):
     dataset: dict[str, Any]
     training: TrainingPublic
     history: dict[str, Any]
-    format: str = Field(description="the session document's format, nnplay.session/1")
+    format: str = Field(description="the session document's format, nnplay.session/2")
     version: int = Field(description="goes up with every change (a page shows the newest)")
     undo: dict[str, Any] | None = Field(
         None, description="what the last data change replaced (Undo puts it back), or null")
@@ -170,6 +173,16 @@ class PauseMessage(Message):
     type: Literal["pause"]
 
 
+class TrainMessage(Message):
+    type: Literal["train"]
+    epochs: StrictInt
+    until_loss: Number | None = None
+
+
+class GoBackMessage(Message):
+    type: Literal["go_back"]
+
+
 class PingMessage(Message):
     type: Literal["ping"]
 
@@ -219,12 +232,12 @@ class ResetMessage(Message):
 
 
 ClientMessage = Annotated[
-    PlayMessage | PauseMessage | PingMessage | StepMessage | SetWeightMessage | SetBiasMessage
-    | SetMessage | SelectSampleMessage | ResetMessage,
+    PlayMessage | PauseMessage | TrainMessage | GoBackMessage | PingMessage | StepMessage
+    | SetWeightMessage | SetBiasMessage | SetMessage | SelectSampleMessage | ResetMessage,
     Field(discriminator="type"),
 ]
-MESSAGE_TYPES = ("play", "pause", "ping", "step", "set_weight", "set_bias", "set",
-                 "select_sample", "reset")
+MESSAGE_TYPES = ("play", "pause", "train", "go_back", "ping", "step", "set_weight", "set_bias",
+                 "set", "select_sample", "reset")
 _client_message = TypeAdapter(ClientMessage)
 
 

@@ -36,6 +36,7 @@ from engine.gradcheck import gradient_check
 from engine.losses import LOSSES
 from engine.problem import prepare
 from engine.trace import step_trace_numbers
+from engine.watch import DivergenceWatch
 
 STRUCTURE_FIELDS = (
     "layers", "activation", "layer_activations", "output_activation", "loss", "loss_params",
@@ -50,12 +51,18 @@ Listener = Callable[["Session", str], None]
 
 # The session document's format. A document of an older format is brought up to this one
 # by MIGRATIONS (format -> function), in order; one of a format not listed is refused.
-SESSION_FORMAT = "nnplay.session/1"
+SESSION_FORMAT = "nnplay.session/2"
 MIGRATIONS: dict[str | None, Callable[[dict], dict]] = {
     # Documents from before the format field (nnplay 0.1 in memory): the same fields,
     # "undo" not yet there.
-    None: lambda doc: {**doc, "format": SESSION_FORMAT, "undo": doc.get("undo")},
+    None: lambda doc: {**doc, "format": "nnplay.session/1", "undo": doc.get("undo")},
+    # Before the speed control: such a session trained as fast as it could ("max"), and
+    # had no training goal.
+    "nnplay.session/1": lambda doc: {
+        **doc, "format": "nnplay.session/2",
+        "training": {"speed": "max", "goal": None, **(doc.get("training") or {})}},
 }
+MAX_GOAL_EPOCHS = 1_000_000
 
 
 def migrate(doc: dict) -> dict:
@@ -119,6 +126,7 @@ class Session:
             "batch_size": ui_table.BY_NAME["batch_size"].default, "epoch": 0, "step": 0,
             "cursor": 0, "playing": False,
             "sample": {"split": "train", "index": 0},
+            "speed": ui_table.BY_NAME["speed"].default, "goal": None,
         }
         self.training.update({k: copy.deepcopy(v) for k, v in t.items() if k in self.training})
         self._check_training(self.training)
@@ -131,7 +139,9 @@ class Session:
         self.undo = copy.deepcopy(undo) if isinstance(undo, dict) else None  # see undo_data
         self.last_trace_gradients: dict | None = None
         self._evaluation: tuple | None = None  # see evaluation()
-        self.status = {"playing": self.training["playing"], "reason": "created", "message": ""}
+        self.watch = DivergenceWatch()  # kept in memory only: see go_back
+        self.status = {"playing": self.training["playing"], "reason": "created", "message": "",
+                       "goal": self.training["goal"], "back_to": None}
         if not self.history["epoch"]:
             self._record_history()
 
@@ -192,6 +202,14 @@ class Session:
                 raise BadInput("expected an integer >= 0", f"training.{key}")
         if not isinstance(t["playing"], bool):
             raise BadInput("expected true or false", "training.playing")
+        try:
+            ui_table.check("speed", t["speed"])
+        except ui_table.SettingError as e:
+            raise BadInput(e.message, "training.speed") from None
+        if t["goal"] is not None:
+            t["goal"] = _goal(t["goal"].get("epochs") if isinstance(t["goal"], dict) else None,
+                              (t["goal"] or {}).get("until_loss"),
+                              (t["goal"] or {}).get("start_epoch", t["epoch"]), "training.goal")
         sample = t["sample"]
         if not isinstance(sample, dict) or sample.get("split") not in SPLITS:
             raise BadInput("expected {split: train|test, index}", "training.sample")
@@ -333,6 +351,7 @@ class Session:
         if initial:
             self.initial_model = net.to_dict()
         self.last_trace_gradients = None
+        self.watch = DivergenceWatch()
         t = self.training
         if reset_training:
             t["epoch"], t["step"], t["cursor"] = 0, 0, 0
@@ -460,6 +479,7 @@ class Session:
                            whole=False)
             self._problem = problem
             self.last_trace_gradients = None
+            self.watch = DivergenceWatch()
             self._fit_training()
             self._changed("snapshot")
 
@@ -485,6 +505,7 @@ class Session:
                 self._problem = self._problem_for(entry["dataset"])
             self.undo = None
             self.last_trace_gradients = None
+            self.watch = DivergenceWatch()
             self._fit_training()
             self._changed("snapshot")
 
@@ -526,7 +547,8 @@ class Session:
             now = {"learning_rate": model["optimizer"]["learning_rate"],
                    "regularization": model["regularization"]["name"],
                    "regularization_rate": model["regularization"]["rate"],
-                   "batch_size": self.training["batch_size"]}
+                   "batch_size": self.training["batch_size"],
+                   "speed": self.training.get("speed")}
             exercises.check(self.exercise, exercises.live_parts(
                 k for k, v in live.items() if v != now.get(k)))
             if "learning_rate" in live:
@@ -535,6 +557,8 @@ class Session:
                 reg = self._net.to_dict()["regularization"]
                 self._net.set_regularization(live.get("regularization", reg["name"]),
                                              live.get("regularization_rate", reg["rate"]))
+            if "speed" in live:
+                self.training["speed"] = live["speed"]
             if "batch_size" in live:
                 self.training["batch_size"] = live["batch_size"]
                 self.training["cursor"] = min(self.training["cursor"], self._n_batches() - 1)
@@ -551,6 +575,7 @@ class Session:
             target = _index(target, "to", layers[layer + 1])
             value = _finite(value, "value")
             self._net.set_weight(layer, source, target, value)
+            self.watch = DivergenceWatch()  # a hand-made change is not a blow-up
             self._changed("frame")
 
     def set_bias(self, layer, neuron, value) -> None:
@@ -562,6 +587,7 @@ class Session:
             neuron = _index(neuron, "neuron", layers[layer + 1])
             value = _finite(value, "value")
             self._net.set_bias(layer, neuron, value)
+            self.watch = DivergenceWatch()
             self._changed("frame")
 
     def set_exercise(self, exercise: dict | None) -> None:
@@ -580,19 +606,93 @@ class Session:
             self.training["sample"] = {"split": split, "index": index}
             self._changed("frame")
 
+    def _set_status(self, playing: bool, reason: str, message: str, back_to=None) -> None:
+        self.training["playing"] = playing
+        self.status = {"playing": playing, "reason": reason, "message": message,
+                       "goal": copy.deepcopy(self.training["goal"]), "back_to": back_to}
+        self._changed("status")
+
     def play(self) -> None:
+        """Train continuously at the session's speed (no goal)."""
         with self.lock:
-            if not self.training["playing"]:
-                self.training["playing"] = True
-                self.status = {"playing": True, "reason": "playing", "message": "training"}
-                self._changed("status")
+            if not self.training["playing"] or self.training["goal"] is not None:
+                self.training["goal"] = None
+                self._prime_watch()
+                self._set_status(True, "playing", "training")
+
+    def train_for(self, epochs, until_loss=None) -> None:
+        """Train `epochs` epochs at the session's speed, or until the test loss goes below
+        `until_loss` (checked after every epoch), whichever comes first; then pause by
+        itself (reason ``"goal"``). The goal is ``training.goal``: ``{epochs, until_loss,
+        start_epoch}``; pausing cancels it."""
+        with self.lock:
+            self.training["goal"] = _goal(epochs, until_loss, self.training["epoch"])
+            self._prime_watch()
+            self._set_status(True, "playing", f"training {epochs} epochs" + (
+                f" or until the test loss is below {until_loss:g}" if until_loss else ""))
 
     def pause(self, reason: str = "paused", message: str = "training paused") -> None:
+        """Stop training. A person's pause (or a page leaving) while the trainer is inside
+        an epoch finishes that epoch first: the model shown is the model at an epoch."""
         with self.lock:
-            if self.training["playing"] or reason != "paused":
-                self.training["playing"] = False
-                self.status = {"playing": False, "reason": reason, "message": message}
-                self._changed("status")
+            if not (self.training["playing"] or reason != "paused"):
+                return
+            if self.training["playing"] and reason in ("paused", "disconnected") \
+                    and self.training["cursor"]:
+                try:
+                    self._finish_epoch()
+                except DivergenceError as exc:
+                    reason, message = "diverged", _divergence_message(exc)
+            self.training["goal"] = None
+            self._set_status(False, reason, message)
+
+    def _prime_watch(self) -> None:
+        """The divergence watch's first check is the model training starts from: its loss
+        is the reference, and it is the first good model to go back to. Playing on from a
+        blow-up (not going back) starts a new run: its recovery is not a new blow-up."""
+        if self.status.get("reason") == "diverged":
+            self.watch = DivergenceWatch()
+        if self.watch.reference is None:
+            t = self.training
+            train, test = self.losses()
+            self.watch.check(self._net, t["epoch"], t["step"], train, test,
+                             boundary=t["cursor"] == 0)
+
+    def _finish_epoch(self) -> None:
+        p, t = self._problem, self.training
+        start = self._batch_rows(t["cursor"])[0]
+        self._net.train_epoch(p.X_train[start:], p.Y_train[start:], t["batch_size"])
+        t["step"] += self._n_batches() - t["cursor"]
+        t["cursor"] = 0
+        t["epoch"] += 1
+        self._record_history()
+
+    def go_back(self) -> int:
+        """After a blow-up: back to the last good model (parameters and optimizer state at
+        the epoch the watch kept); the history after that epoch is dropped. Returns the
+        epoch. The copy lives in this process's memory: a session reloaded from the store
+        has none (BadInput, field ``"go_back"``)."""
+        with self.lock:
+            if self.watch.good is None:
+                raise BadInput("there is no earlier good epoch to go back to", "go_back")
+            good = self.watch.restore(self._net)
+            t, h = self.training, self.history
+            t["epoch"], t["step"], t["cursor"] = good.epoch, good.step, 0
+            keep = [k for k, e in enumerate(h["epoch"]) if e <= good.epoch]
+            for key in ("epoch", "train_loss", "test_loss"):
+                h[key] = [h[key][k] for k in keep]
+            if not h["epoch"] or h["epoch"][-1] != good.epoch:
+                h["epoch"].append(good.epoch)
+                h["train_loss"].append(good.train_loss)
+                h["test_loss"].append(good.test_loss)
+            h["generation"] += 1  # clients take the history whole
+            self.last_trace_gradients = None
+            t["goal"] = None
+            self._set_status(False, "went_back",
+                             f"Back at epoch {good.epoch}, the last good model. The learning "
+                             f"rate is still {self._net.learning_rate:g}: lower it before "
+                             "playing again.")
+            return good.epoch
 
     # ---- training ----------------------------------------------------------------
 
@@ -662,33 +762,50 @@ class Session:
             self._changed("frame")
             return trace
 
-    def train_chunk(self, budget_seconds: float) -> int:
-        """Train (fast path) for about `budget_seconds`, in runs of whole batches; returns
-        the number of optimizer updates made. On divergence, pauses with a plain message
-        (the model keeps its last good weights) and returns 0."""
-        deadline = time.perf_counter() + budget_seconds
-        updates = 0
+    def train_chunk(self, budget_seconds: float, max_epochs: int | None = None) -> int:
+        """Train (fast path) for about `budget_seconds`, in runs of whole batches, stopping
+        at an epoch boundary (an epoch longer than several budgets may stop inside it, and
+        the next turn goes on); with `max_epochs`, after that many epochs at most (the
+        paced speeds). Returns the number of epochs completed. A goal (`train_for`) is
+        checked after every epoch and pauses the session when met. A blow-up (engine/
+        watch.py) or a non-finite step pauses it with a plain message; the model keeps
+        its last finite weights, and `go_back` offers the last good ones."""
+        began = time.perf_counter()
+        deadline, hard = began + budget_seconds, began + 4 * budget_seconds
         with self.lock:
             if not self.training["playing"] or self.closed:
                 return 0
             p, t = self._problem, self.training
+            goal = t["goal"]
+            limit = max_epochs
+            if goal is not None:
+                left = goal["start_epoch"] + goal["epochs"] - t["epoch"]
+                limit = left if limit is None else min(limit, left)
             bs = t["batch_size"]
             n_batches = self._n_batches()
-            run = 1
+            run, epochs, reached = 1, 0, None
+            each_epoch = max_epochs is not None or (goal or {}).get("until_loss") is not None
             try:
-                while True:
+                while limit is None or epochs < limit:
                     began = time.perf_counter()
                     end = min(t["cursor"] + run, n_batches)
                     lo, hi = t["cursor"] * bs, min(end * bs, len(p.X_train))
                     self._net.train_epoch(p.X_train[lo:hi], p.Y_train[lo:hi], bs)
-                    updates += end - t["cursor"]
                     t["step"] += end - t["cursor"]
                     t["cursor"] = end
+                    now = time.perf_counter()
                     if end >= n_batches:
                         t["cursor"] = 0
                         t["epoch"] += 1
-                    now = time.perf_counter()
-                    if now >= deadline:
+                        epochs += 1
+                        if each_epoch:
+                            self._record_history()
+                            reached = self._goal_reached()
+                            if reached or self._blew_up():
+                                break
+                        if now >= deadline:
+                            break
+                    elif now >= hard:
                         break
                     # Grow the run while a run is cheap, so short epochs go in few calls.
                     if now - began < budget_seconds / 8:
@@ -696,12 +813,59 @@ class Session:
             except DivergenceError as exc:
                 self.last_trace_gradients = None
                 self._record_history()
-                self.pause("diverged", _divergence_message(exc))
-                return 0
+                self._diverged(_divergence_message(exc))
+                return epochs
             self.last_trace_gradients = None
-            self._record_history()
+            if not each_epoch:
+                self._record_history()
+                if self._blew_up():
+                    return epochs
+            if not t["playing"]:  # blew up (paused with its message)
+                return epochs
+            if goal is not None and (reached or t["epoch"] >= goal["start_epoch"] + goal["epochs"]):
+                self._goal_met(goal, reached)
+                return epochs
             self._changed("trained")  # a frame; saved with the training, not at once
-        return updates
+        return epochs
+
+    def _goal_reached(self) -> str | None:
+        goal = self.training["goal"]
+        if goal is None or goal.get("until_loss") is None:
+            return None
+        test = self.history["test_loss"][-1]
+        if test < goal["until_loss"]:
+            return f"the test loss {test:.4g} is below {goal['until_loss']:g}"
+        return None
+
+    def _goal_met(self, goal: dict, reached: str | None) -> None:
+        t = self.training
+        done = t["epoch"] - goal["start_epoch"]
+        why = reached or f"{done} epoch{'' if done == 1 else 's'} trained"
+        self.training["goal"] = None
+        self._set_status(False, "goal", f"Done at epoch {t['epoch']}: {why}.")
+
+    def _blew_up(self) -> bool:
+        """The watch's check of the newest history point; on a blow-up, pauses (reason
+        ``"diverged"``, with the epoch to go back to) and returns True."""
+        t, h = self.training, self.history
+        if not h["epoch"] or h["epoch"][-1] != t["epoch"]:
+            return False
+        if not self.watch.check(self._net, t["epoch"], t["step"], h["train_loss"][-1],
+                                h["test_loss"][-1], boundary=t["cursor"] == 0):
+            return False
+        lr = self._net.learning_rate
+        # A tenth of the rate, and no more than 0.03 (where every built-in dataset trains).
+        lower = [r for r in ui_table.LEARNING_RATES if r <= min(lr / 10, 0.03)] \
+            or [ui_table.LEARNING_RATES[0]]
+        self._diverged(f"The loss blew up at learning rate {lr:g} (training loss "
+                       f"{h['train_loss'][-1]:.3g}, its best {self.watch.best:.3g}): try "
+                       f"{lower[-1]:g} or lower, then go back to the last good epoch.")
+        return True
+
+    def _diverged(self, message: str) -> None:
+        good = self.watch.good
+        self.training["goal"] = None
+        self._set_status(False, "diverged", message, back_to=good.epoch if good else None)
 
     # ---- evaluation --------------------------------------------------------------
 
@@ -840,8 +1004,23 @@ def _matrix(rows, field: str, width: int, max_rows: int) -> np.ndarray:
 
 def _divergence_message(exc: EngineError) -> str:
     text = getattr(exc, "message", str(exc))
-    return (f"Training stopped: {text}. The network keeps its last good weights; "
-            "try a lower learning rate, then press play again.")
+    return (f"Training stopped: {text}. The network keeps its last finite weights; "
+            "try a lower learning rate, and go back to the last good epoch.")
+
+
+def _goal(epochs, until_loss, start_epoch, field: str = "epochs") -> dict:
+    """A checked training goal (see `Session.train_for`), or BadInput naming the field."""
+    if isinstance(epochs, bool) or not isinstance(epochs, int) \
+            or not 1 <= epochs <= MAX_GOAL_EPOCHS:
+        raise BadInput(f"expected a whole number of epochs in 1..{MAX_GOAL_EPOCHS}, "
+                       f"got {epochs!r}", field)
+    if until_loss is not None:
+        until_loss = _finite(until_loss, "until_loss")
+        if until_loss <= 0:
+            raise BadInput(f"expected a loss above 0, got {until_loss:g}", "until_loss")
+    if isinstance(start_epoch, bool) or not isinstance(start_epoch, int) or start_epoch < 0:
+        raise BadInput("expected an integer >= 0", f"{field}.start_epoch")
+    return {"epochs": epochs, "until_loss": until_loss, "start_epoch": start_epoch}
 
 
 class SessionStore:

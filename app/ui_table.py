@@ -50,6 +50,11 @@ PARTS = {
 NOTE_MOST = 500  # characters of a teacher's note
 
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+# Training paces: epochs a second (None: as fast as the machine goes). "60" is one epoch
+# per frame of a 60 Hz display, TensorFlow Playground's pace.
+SPEEDS = {"1": 1.0, "10": 10.0, "60": 60.0, "max": None}
+SPEED_LABELS = {"1": "1 epoch/s", "10": "10 epochs/s", "60": "60 epochs/s: one per frame",
+                "max": "flat out"}
 REG_RATES = (0.0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 
 
@@ -81,6 +86,7 @@ class Setting:
     live: bool = False  # changeable while training runs, without a reset
     only_if: Callable[[Mapping], bool] | None = None  # rendered only when this holds
     help: str = ""
+    labels: Mapping | None = None  # "choice": the text a choice shows (else the value)
 
 
 def _hp(name: str) -> Callable[[Mapping], bool]:
@@ -154,7 +160,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("optimizer", "model", ("optimizer", "name"), "choice", "adam", "opt", "select",
             "Optimizer", "optimizer", tuple(OPTIMIZERS),
             help="The rule that moves every weight against its gradient after each batch."),
-    Setting("learning_rate", "model", ("optimizer", "learning_rate"), "float", 0.03, "lr",
+    Setting("learning_rate", "model", ("optimizer", "learning_rate"), "float", 0.003, "lr",
             "select", "Learning rate", "training", LEARNING_RATES, lo=1e-6, hi=10.0,
             live=True,
             help="How far each update moves the weights: too small learns slowly, too large "
@@ -197,6 +203,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("batch_size", "training", ("batch_size",), "int", 10, "batch", "range",
             "Batch size", "training", lo=1, hi=MAX_BATCH, step=1, live=True,
             help="How many training points each update averages over."),
+    Setting("speed", "training", ("speed",), "choice", "10", "speed", "select", "Speed",
+            "training", tuple(SPEEDS), live=True, labels=SPEED_LABELS,
+            help="How many epochs a second training runs: slow enough to watch the boundary "
+                 "form, or as fast as the machine goes."),
     # ---- view (the page only)
     Setting("show_test", "view", ("show_test",), "bool", False, "test", "checkbox",
             "Show test data", "view",
@@ -220,6 +230,21 @@ SETTINGS: tuple[Setting, ...] = (
             help=f"The teacher's words shown on an exercise's banner (at most {NOTE_MOST} "
                  "characters)."),
 )
+
+# A dataset's recommended network: the settings (features, hidden layers) that the table's
+# default optimizer trains to a good test score on it (bench/results/defaults.md); the
+# data panel offers them with one click. A dataset not listed needs nothing changed.
+ALL_FEATURES = tuple(FEATURES)
+RECOMMENDED: dict[str, dict] = {
+    "spiral": {"features": ALL_FEATURES, "hidden": (8, 8, 8)},
+    "spiral3": {"features": ALL_FEATURES, "hidden": (8, 8, 8)},
+}
+
+
+def recommended(dataset: str) -> dict:
+    """The settings (name -> value) of `dataset`'s recommended network ({} if none)."""
+    return dict(RECOMMENDED.get(dataset, {}))
+
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 BY_URL: dict[str, Setting] = {s.url: s for s in SETTINGS}
@@ -427,7 +452,8 @@ def settings_markdown() -> str:
             "| help |", "|---|---|---|---|---|---|---|---|---|"]
     for s in SETTINGS:
         if s.choices:
-            allowed = ", ".join(format_value(s.name, c) if s.kind == "float" else str(c)
+            allowed = ", ".join(format_value(s.name, c) if s.kind == "float" else
+                                f"{c} ({s.labels[c]})" if s.labels else str(c)
                                 for c in s.choices)
         elif s.kind == "ints":
             allowed = f"at most {s.most} layers of {s.lo:g}..{s.hi:g}"

@@ -68,7 +68,7 @@ def measure(browser, base: str, query: str, seconds: float, profile: bool) -> di
     page = context.new_page()
     page.add_init_script(COUNTERS)
     page.set_default_timeout(60_000)
-    page.goto(f"{base}/?{query}")
+    page.goto(f"{base}/?{query}&speed=max")  # flat out (issue 14's paces: bench_pace.py)
     page.wait_for_function(
         "() => /\\d/.test(document.querySelector('[data-metric=\"train_loss\"]').textContent)")
     page.click('[data-action="play"]')

@@ -94,6 +94,7 @@ async def one_client_fps(base: str, http, seconds: float) -> tuple[float, int, i
     sizes: list[int] = []
     async with connect(ws_url(base, sid), max_size=2**24) as ws:
         await ws.recv()
+        await ws.send(json.dumps({"type": "set", "speed": "max"}))  # flat out
         await ws.send(json.dumps({"type": "play"}))
         await count_frames(ws, 1.0)  # warm-up
         frames = await count_frames(ws, seconds, sizes)
@@ -109,6 +110,7 @@ async def many_sessions(base: str, http, n: int, model: dict, seconds: float) ->
     for ws in sockets:
         await ws.recv()
     for ws in sockets:
+        await ws.send(json.dumps({"type": "set", "speed": "max"}))  # flat out
         await ws.send(json.dumps({"type": "play"}))
     await asyncio.gather(*(count_frames(ws, 1.0) for ws in sockets))  # warm-up
     health: list[float] = []

@@ -70,6 +70,7 @@ async def playing_rate(base: str, seconds: float) -> tuple[float, float]:
         sid = await new_session(http, SIX_BY_EIGHT)
         async with connect(ws_url(base, sid), max_size=2**24) as ws:
             await ws.recv()
+            await ws.send(json.dumps({"type": "set", "speed": "max"}))  # flat out
             await ws.send(json.dumps({"type": "play"}))
             await count_frames(ws, 1.0)  # warm-up
             start = (await http.get(f"/api/sessions/{sid}")).json()["training"]["epoch"]
@@ -101,6 +102,7 @@ async def many_playing(bases: list[str], n: int, seconds: float) -> tuple[list[f
             first = json.loads(await ws.recv())
             if first["type"] != "snapshot":
                 raise RuntimeError(f"session {sid}: {first}")
+            await ws.send(json.dumps({"type": "set", "speed": "max"}))  # flat out
             await ws.send(json.dumps({"type": "play"}))
         await asyncio.gather(*(count_frames(ws, 1.0) for ws in sockets))  # warm-up
         began = [await epochs_trained(http) for http in https]

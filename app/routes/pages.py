@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app import exercise as exercises
-from app import urlstate
+from app import ui_table, urlstate
 from app.errors import AppError, SessionNotFound
 from app.templating import templates
 
@@ -37,12 +37,24 @@ def _unavailable(exc: AppError) -> HTMLResponse:
         "</body></html>", status_code=exc.status)
 
 
+async def _create(store, state: urlstate.UrlState):
+    """A new session from a link's settings: the model and dataset, then the link's
+    training settings (batch size, speed), which live beside them."""
+    session = await store.create(model=state.model, dataset=state.dataset)
+    training = {s.name: state.values[s.name] for s in ui_table.SETTINGS
+                if s.home == "training" and s.live}
+    if any(session.training.get(s.path[-1]) != training[s.name] for s in ui_table.SETTINGS
+           if s.name in training):
+        session.set_training(**training)
+    return session
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def read_page(request: Request) -> HTMLResponse:
     """Render the playground with a new session; the query string sets its configuration."""
     state = urlstate.parse(request.query_params)
     try:
-        session = await request.app.state.store.create(model=state.model, dataset=state.dataset)
+        session = await _create(request.app.state.store, state)
     except AppError as exc:  # the store out of reach, the server full
         return _unavailable(exc)
     # A teacher's link (`hide=`, `lock=`, `note=`) makes the new session an exercise.
@@ -82,7 +94,7 @@ async def read_session_page(request: Request, session_id: str) -> HTMLResponse:
         session = await store.get(session_id)
     except SessionNotFound:
         try:
-            session = await store.create(model=state.model, dataset=state.dataset)
+            session = await _create(store, state)
         except AppError as exc:
             return _unavailable(exc)
         notice = ("The session in this address no longer exists (it expired or was "

@@ -92,6 +92,22 @@ class Playground:
                                             out, loss)
 
     @property
+    def recommended(self) -> dict:
+        """The dataset's recommended network when the session does not use it yet ({})."""
+        rec = ui_table.recommended(self.values["dataset"])
+        return rec if any(self.values[k] != v for k, v in rec.items()) else {}
+
+    @property
+    def recommended_text(self) -> str:
+        rec = ui_table.recommended(self.values["dataset"])
+        parts = []
+        if "features" in rec:
+            parts.append(f"{len(rec['features'])} features")
+        if "hidden" in rec:
+            parts.append("hidden layers " + "-".join(map(str, rec["hidden"])))
+        return ", ".join(parts)
+
+    @property
     def thumbnails(self):
         return [(name, thumbnail(name)) for name in ui_table.DATASET_NAMES]
 
@@ -117,6 +133,11 @@ class Playground:
 
     def fmt(self, name: str, value) -> str:
         return ui_table.format_value(name, value)
+
+    def option(self, name: str, value) -> str:
+        """The text of choice `value` of setting `name` in its drop-down."""
+        labels = BY_NAME[name].labels
+        return labels[value] if labels and value in labels else self.show(value)
 
     @staticmethod
     def show(value) -> str:
@@ -244,6 +265,10 @@ def _apply_op(values: dict, op: str) -> None:
         values["data_seed"] = secrets.randbits(31)
     elif op == "clear_points":
         values["extra_points"] = ()
+    elif op == "recommended":
+        rec = ui_table.recommended(values["dataset"])
+        hidden, acts = list(rec.get("hidden", hidden)), []
+        values.update({k: v for k, v in rec.items() if k != "hidden"})
     values["hidden"] = tuple(hidden)
     values["layer_activations"] = tuple(acts)
 

@@ -67,6 +67,7 @@ const LIVE = {
   batch_size: (f) => f.batch_size,
   regularization: (f) => f.regularization && f.regularization.name,
   regularization_rate: (f) => f.regularization && f.regularization.rate,
+  speed: (f) => f.speed,
 };
 
 /** Set each live setting's control to `frame`'s value where it differs. */

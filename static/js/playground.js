@@ -12,6 +12,7 @@ import {
   showRangeValues, whenAnswered,
 } from "./panels.js";
 import { copyText, exportChartPng, exportModel, exportPlotPng, exportPng, exportSvg } from "./share.js";
+import { WarningsPanel } from "./warnings.js";
 
 const CHART_MS = 100;
 
@@ -21,7 +22,25 @@ const SOCKET_ACTIONS = {
   step: () => ({ type: "step", unit: "epoch" }),
   reset: () => ({ type: "reset", new_seed: false }),
   "new-seed": () => ({ type: "reset", new_seed: true }),
+  "go-back": () => ({ type: "go_back" }),
 };
+
+/** The "train N epochs / until a test loss" message from its fields, or null (the field's
+ * own validity message shows instead). */
+function goalMessage(root) {
+  const epochs = root.querySelector('[data-goal="epochs"]');
+  const until = root.querySelector('[data-goal="until_loss"]');
+  if (!epochs || !until) return null;
+  for (const el of [epochs, until]) {
+    if (!el.checkValidity() || (el === epochs && !el.value)) {
+      el.reportValidity();
+      return null;
+    }
+  }
+  const message = { type: "train", epochs: Number(epochs.value) };
+  if (until.value !== "") message.until_loss = Number(until.value);
+  return message;
+}
 
 /**
  * The panels draw the page's state (`state`, page_state.js): its shown frame, data points,
@@ -33,7 +52,7 @@ export function initPlayground({ connection, state, root = document.body, sessio
   const host = root.body || root;  // `root` may be the document: its body carries the flags
   // These panels' own drawing state (the session's is the page state's, `state`).
   const ui = {
-    chart: new LossChart(state.history), chartAt: 0, pending: false, rate: { t: 0, epoch: 0, frames: 0 },
+    chart: new LossChart(state.history), chartAt: 0, warnings: new WarningsPanel(), pending: false, rate: { t: 0, epoch: 0, frames: 0 },
   };
   const options = () => ({
     showTest: !!$('[data-toggle="show_test"]')?.checked,
@@ -63,8 +82,10 @@ export function initPlayground({ connection, state, root = document.body, sessio
     drawGuides({ x: $(".pg-ticks--x"), y: $(".pg-ticks--y"), legend: $(".pg-legend"),
       maps: $(".nv-legend [data-maps-key]") }, frame && frame.boundary, frame && frame.heatmaps);
     showMetrics(root, frame);
-    // The chart is a whole SVG redrawn: ten times a second is plenty while training runs.
-    if (!state.playing || t0 - ui.chartAt >= CHART_MS) {
+    // The charts are whole SVGs redrawn: ten times a second is plenty while training runs.
+    const charts = !state.playing || t0 - ui.chartAt >= CHART_MS;
+    ui.warnings.show(root, frame, charts);
+    if (charts) {
       ui.chart.draw($("#pg-loss-chart"), { log: options().lossLog });
       ui.chartAt = t0;
     }
@@ -113,12 +134,33 @@ export function initPlayground({ connection, state, root = document.body, sessio
     if (!playing) writeSpeed(0, 0);
   }
 
+  /** The goal's progress bar, from the frame: epochs done of the epochs asked for. */
+  function showGoal(frame) {
+    const bar = $('[data-goal="progress"]');
+    if (!bar) return;
+    const goal = frame && frame.playing && frame.goal;
+    bar.closest("label").hidden = !goal;
+    if (!goal) return;
+    const done = Math.max(0, frame.epoch - goal.start_epoch);
+    bar.max = goal.epochs;
+    bar.value = Math.min(done, goal.epochs);
+    const text = $('[data-goal="text"]');
+    if (text) text.textContent = `${done} of ${goal.epochs} epochs`;
+  }
+
   function showStatus() {
     const el = $("#pg-status");
     const s = state.status;
+    const back = $('[data-action="go-back"]');
+    if (back) {
+      const to = s && s.reason === "diverged" ? s.back_to : null;
+      back.hidden = to === null || to === undefined;
+      if (!back.hidden) back.querySelector("[data-back-to]").textContent = String(to);
+    }
     if (!el || !s) return;
     const bad = s.reason === "diverged" || s.reason === "error";
     el.textContent = bad || (s.message && s.reason !== "paused" && s.reason !== "playing")
+      || (s.goal && s.playing)
       ? s.message || s.reason : "";
     el.classList.toggle("pg-status--bad", bad);
     el.dataset.reason = s.reason || "";
@@ -159,7 +201,7 @@ export function initPlayground({ connection, state, root = document.body, sessio
   state.on("snapshot", onSnapshot);
   function followLive(frame) {
     const reg = frame.regularization || {};
-    const live = `${frame.learning_rate}|${frame.batch_size}|${reg.name}|${reg.rate}`;
+    const live = `${frame.learning_rate}|${frame.batch_size}|${reg.name}|${reg.rate}|${frame.speed}`;
     if (live !== ui.live) {  // changed (here or in another tab): the controls follow
       ui.live = live;
       followLiveSettings(frame, root);
@@ -170,6 +212,7 @@ export function initPlayground({ connection, state, root = document.body, sessio
     if (frame.playing) ui.rate.frames++;  // received, whether or not a paint shows it
     setPlaying(state.playing);
     followLive(frame);
+    showGoal(frame);
   });
   // A frame shown (main.js: paused, at once; playing, by its pacer, in step with the
   // network view; or the step animation's evaluation phase).
@@ -185,6 +228,15 @@ export function initPlayground({ connection, state, root = document.body, sessio
     const btn = ev.target.closest("[data-action]");
     if (!btn || !root.contains(btn)) return;
     const action = btn.dataset.action;
+    if (action === "train-goal") {
+      ev.preventDefault();
+      const message = goalMessage(root);
+      if (message) {
+        connection.send(message);
+        setPlaying(true);
+      }
+      return;
+    }
     if (SOCKET_ACTIONS[action]) {
       ev.preventDefault();
       connection.send(SOCKET_ACTIONS[action]());

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.ui_table import DATASET_NAMES
+from app.ui_table import BY_NAME, DATASET_NAMES
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +54,10 @@ def test_a_regression_page_shows_mse_mae_r2(client):
 
 
 def test_the_page_builds_its_session_from_the_url(client):
-    sid, _ = open_page(client, "data=xor&h=3-3&act=relu&lr=0.1&seed=9&batch=20")
+    sid, html = open_page(client, "data=xor&h=3-3&act=relu&lr=0.1&seed=9&batch=20&speed=1")
     s = session(client, sid)
+    assert (s["training"]["batch_size"], s["training"]["speed"]) == (20, "1")
+    assert '<option value="1" selected>1 epoch/s</option>' in html
     assert s["dataset"]["name"] == "xor"
     assert s["model"]["layers"] == [2, 3, 3, 1]
     assert s["model"]["activation"] == "relu"
@@ -204,7 +206,7 @@ def test_optimizer_and_its_hyperparameters(client):
     client.post(f"/ui/{sid}/controls", data={"optimizer": "momentum", "momentum": "0.5"})
     opt = session(client, sid)["model"]["optimizer"]
     assert (opt["name"], opt["momentum"]) == ("momentum", 0.5)
-    assert opt["learning_rate"] == 0.03
+    assert opt["learning_rate"] == BY_NAME["learning_rate"].default
 
 
 def test_good_csv_replaces_the_data(client):

@@ -79,7 +79,7 @@ def test_bad_values_fall_back_to_defaults_and_are_listed():
     state = urlstate.parse({"noise": "99", "lr": "abc", "data": "nope", "h": "4-99",
                             "opt": "adamax", "f": "x3"})
     assert state.dataset["noise"] == 0
-    assert state.model["optimizer"]["learning_rate"] == 0.03
+    assert state.model["optimizer"]["learning_rate"] == BY_NAME["learning_rate"].default
     assert state.dataset["name"] == "circle"
     assert state.model["layers"] == [2, 4, 2, 1]
     assert state.model["optimizer"]["name"] == "adam"

@@ -8,6 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
+from app.ui_table import BY_NAME
 from tests.browser.conftest import figure, load, wait_until
 
 
@@ -118,5 +119,6 @@ def test_a_link_s_unusable_values_are_shown_and_the_rest_applies(page, server, a
     sid = page.eval_on_selector("body", "b => b.dataset.sessionId")
     model = state(api, sid)["model"]
     assert model["activation"] == "relu"  # the usable part of the link applied
-    assert model["optimizer"]["learning_rate"] == 0.03  # the default stood in for 'abc'
-    expect(page.get_by_role("combobox", name="Learning rate")).to_have_value("0.03")
+    lr = BY_NAME["learning_rate"].default
+    assert model["optimizer"]["learning_rate"] == lr  # the default stood in for 'abc'
+    expect(page.get_by_role("combobox", name="Learning rate")).to_have_value(f"{lr:g}")
