@@ -237,6 +237,10 @@ export class NetworkView {
           "data-pick": "neuron", "data-layer": l, "data-neuron": j, tabindex: "0", role: "button",
           "aria-label": `${this.name(l, j)}: show its parameters`,
         }, nodeG);
+        // A finger's target around the box (touch screens only, static/css/layout.css): half
+        // the gap to the next neuron on each side.
+        const pad = (PITCH - S) / 2;
+        el("rect", { x: -pad, y: -pad, width: S + 2 * pad, height: S + 2 * pad, class: "nv-pad" }, g);
         el("rect", { width: S, height: S, class: "nv-box", rx: 2 }, g);
         if (l === 0) {
           const n = el("text", { x: -6, y: S / 2 + 4, class: "nv-feature" }, g);

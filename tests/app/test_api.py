@@ -44,7 +44,7 @@ def test_create_with_defaults(client):
     assert len(body["id"]) >= 32
     assert body["model"]["layers"] == [2, 4, 2, 1]
     assert set(body) == {"format", "id", "version", "model", "initial_model", "dataset",
-                         "training", "history", "undo"}
+                         "training", "history", "undo", "exercise"}
     assert client.get(f"/api/sessions/{body['id']}").json() == body
     assert client.delete(f"/api/sessions/{body['id']}").status_code == 204
 

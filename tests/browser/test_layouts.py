@@ -92,6 +92,16 @@ def test_the_default_page_fits_reads_and_works_at(browser, server, api, size):
                                   [TARGETS, HIDDEN])
             assert small == [], small
 
+        if touch:
+            # A neuron answers a finger anywhere in a 32 px square around it.
+            node = page.get_by_role("button", name="hidden 1 neuron 2: show its parameters")
+            node.scroll_into_view_if_needed()
+            box = node.bounding_box()
+            assert min(box["width"], box["height"]) >= 32, box
+            page.touchscreen.tap(box["x"] + 2, box["y"] + 2)  # a corner, off the drawn box
+            expect(page.get_by_label("parameters of the selected neuron")).to_contain_text(
+                "hidden 1 neuron 2")
+
         shot(page, f"layout-{width}x{height}")
 
         # The controls work at this size: a person scrolls to them and presses Step one epoch.
