@@ -78,7 +78,7 @@ export class WarningsPanel {
     if (legend && legend.dataset.layers !== String(this.layers)) {
       legend.dataset.layers = String(this.layers);
       legend.innerHTML = Array.from({ length: this.layers }, (_, l) =>
-        `<span class="pg-grad-key" style="color:${COLOURS[l % COLOURS.length]}">&#9644; ${l === this.layers - 1 ? "to output" : `to hidden ${l + 1}`}</span>`).join("");
+        `<span class="pg-grad-key"><span class="pg-grad-swatch" style="background:${COLOURS[l % COLOURS.length]}"></span> ${l === this.layers - 1 ? "to output" : `to hidden ${l + 1}`}</span>`).join("");
     }
   }
 }
