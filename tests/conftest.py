@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -71,12 +72,23 @@ def stop_server(proc: subprocess.Popen) -> str:
     return text
 
 
-@pytest.fixture(scope="session")
-def live_server():
-    """The base URL (``http://127.0.0.1:<port>``) of a real nnplay server process."""
+@contextlib.contextmanager
+def running_server(env: dict | None = None, clean_log: bool = True):
+    """A real nnplay server process for the `with` block: its base URL
+    (``http://127.0.0.1:<port>``). With `clean_log`, its log must hold no traceback: no
+    internal error, even one answered as a 4xx."""
     port = free_port()
-    proc = start_server(port)
+    proc = start_server(port, env)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        stop_server(proc)
+        log = stop_server(proc)
+        if clean_log:
+            assert "Traceback" not in log, log
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """The base URL (``http://127.0.0.1:<port>``) of a real nnplay server process."""
+    with running_server(clean_log=False) as url:
+        yield url

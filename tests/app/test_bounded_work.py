@@ -18,7 +18,7 @@ import websockets
 from app import ui_table
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import free_port, start_server, stop_server
+from tests.conftest import running_server
 
 # The largest network and batch the settings table allows: 7 features, 8 hidden layers of
 # 12, 8 classes (1,292 parameters); 5000 points, 90 % of them for training, batches of 500.
@@ -56,38 +56,23 @@ def set_batch_size(server: str, sid: str, size: int) -> None:
 @pytest.fixture(scope="module")
 def server():
     """A server with the default limits."""
-    port = free_port()
-    proc = start_server(port)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        log = stop_server(proc)
-        assert "Traceback" not in log, log
+    with running_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def tight():
     """A server with small limits: 20,000 numbers an answer, gradient checks of 20 ms."""
-    port = free_port()
-    proc = start_server(port, env={"NNPLAY_MAX_ANSWER_VALUES": "20000",
-                                   "NNPLAY_GRADCHECK_SECONDS": "0.02"})
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        log = stop_server(proc)
-        assert "Traceback" not in log, log
+    with running_server({"NNPLAY_MAX_ANSWER_VALUES": "20000",
+                                   "NNPLAY_GRADCHECK_SECONDS": "0.02"}) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def patient():
     """A server whose gradient checks may run two minutes: only their clients stop them."""
-    port = free_port()
-    proc = start_server(port, env={"NNPLAY_GRADCHECK_SECONDS": "120"})
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        log = stop_server(proc)
-        assert "Traceback" not in log, log
+    with running_server({"NNPLAY_GRADCHECK_SECONDS": "120"}) as url:
+        yield url
 
 
 def _client(base: str) -> httpx.Client:

@@ -13,7 +13,7 @@ from app import exercise as exercises
 from app.errors import BadInput
 from app.exercise import Locked
 from app.sessions import Session, SessionStore
-from tests.conftest import free_port, start_server, stop_server
+from tests.conftest import running_server
 
 # ---- the session's own rule -----------------------------------------------------------
 
@@ -129,13 +129,8 @@ def test_a_link_without_hide_lock_or_note_is_no_exercise():
 
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    proc = start_server(port)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        log = stop_server(proc)
-        assert "Traceback" not in log, log
+    with running_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

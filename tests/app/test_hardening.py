@@ -17,7 +17,7 @@ import websockets
 from app import security
 from app.config import Settings
 from app.jsonsafe import MAX_JSON_DEPTH
-from tests.conftest import free_port, start_server, stop_server
+from tests.conftest import free_port, running_server, start_server, stop_server
 
 DEEP = "[" * 5000 + "]" * 5000  # 10 KB: Python's parser recursed past its stack on it
 JSON = {"content-type": "application/json"}
@@ -25,13 +25,8 @@ JSON = {"content-type": "application/json"}
 
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    proc = start_server(port)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        log = stop_server(proc)
-        assert "Traceback" not in log, log  # nothing here is an internal error
+    with running_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
