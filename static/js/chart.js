@@ -4,7 +4,7 @@
 
 import { formatNumber } from "./format.js";
 
-const W = 320, H = 140, PAD = { l: 40, r: 14, t: 14, b: 22 };
+const W = 320, H = 140, PAD = { l: 40, r: 14, t: 24, b: 22 };  // t: room for the axis title
 const MAX_POINTS = 400;  // drawn points per curve; longer histories are thinned
 
 export class LossChart {
@@ -54,7 +54,7 @@ export class LossChart {
         ${xTicks.map((e) => `<line x1="${sx(e)}" x2="${sx(e)}" y1="${H - PAD.b}" y2="${H - PAD.b + 3}"/>
           <text class="pg-tick-x" x="${sx(e)}" y="${H - 9}" text-anchor="middle">${formatNumber(e, "count")}</text>`).join("")}
         <text x="${PAD.l - 4}" y="${H - 1}" text-anchor="end" class="pg-axis-title">epoch</text>
-        <text x="2" y="8" class="pg-axis-title">loss${log ? " (log)" : ""}</text>
+        <text x="2" y="12" class="pg-axis-title">loss${log ? " (log)" : ""}</text>
       </g>
       <polyline class="pg-line pg-line--train" points="${line(h.train)}"/>
       <polyline class="pg-line pg-line--test" points="${line(h.test)}"/>
