@@ -778,8 +778,10 @@ def _divergence_message(exc: EngineError) -> str:
 class SessionStore:
     """Every live session, by id; thread-safe. Idle sessions expire (`sweep`)."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, bounded: bool = True) -> None:
         self.settings = settings or Settings()
+        # Unbounded: the owner keeps the bound itself (app/store.py evicts at the limit).
+        self.bound = self.settings.max_sessions if bounded else None
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
         self.listeners: list[Listener] = []  # subscribed to every session (the live stream)
@@ -796,8 +798,8 @@ class SessionStore:
         Raises `BadInput` naming the field for a bad document, `TooManySessions` at the limit.
         """
         self.sweep()
-        if len(self._sessions) >= self.settings.max_sessions:
-            raise TooManySessions(self.settings.max_sessions)
+        if self.bound is not None and len(self._sessions) >= self.bound:
+            raise TooManySessions(self.bound)
         try:
             session = Session(secrets.token_urlsafe(24), self.settings, model, dataset)
         except (EngineError, BadInput):
@@ -818,8 +820,8 @@ class SessionStore:
     def add(self, session: Session) -> Session:
         """Hold `session` (e.g. one rebuilt by `Session.from_dict`)."""
         with self._lock:
-            if len(self._sessions) >= self.settings.max_sessions:
-                raise TooManySessions(self.settings.max_sessions)
+            if self.bound is not None and len(self._sessions) >= self.bound:
+                raise TooManySessions(self.bound)
             self._sessions[session.id] = session
         for listener in self.listeners:
             session.subscribe(listener)

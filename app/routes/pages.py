@@ -4,6 +4,11 @@
 then names it in its address, `/s/{id}?<settings>`: reloading that address, or opening
 it in another tab or on a projector, attaches to the same session. An address whose
 session no longer exists says so and starts a new one from the settings in its query.
+
+A page view's new session is provisional (app/store.py `Sessions.create`): held in memory,
+not written, not counted toward `max_sessions`, dropped within `provisional_seconds` unless
+the page's script claims it (its socket connects, or it changes something). A crawler or a
+cross-site ``<img src="/">`` therefore cannot fill the server.
 """
 
 import html
@@ -13,6 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from app import urlstate
 from app.errors import AppError, SessionNotFound
+from app.limits import client_address
 from app.templating import templates
 
 router = APIRouter()
@@ -41,7 +47,9 @@ async def read_page(request: Request) -> HTMLResponse:
     """Render the playground with a new session; the query string sets its configuration."""
     state = urlstate.parse(request.query_params)
     try:
-        session = await request.app.state.store.create(model=state.model, dataset=state.dataset)
+        session = await request.app.state.store.create(
+            model=state.model, dataset=state.dataset,
+            provisional_for=client_address(request.scope))
     except AppError as exc:  # the store out of reach, the server full
         return _unavailable(exc)
     return _render(request, session, state.view)
@@ -77,7 +85,8 @@ async def read_session_page(request: Request, session_id: str) -> HTMLResponse:
         session = await store.get(session_id)
     except SessionNotFound:
         try:
-            session = await store.create(model=state.model, dataset=state.dataset)
+            session = await store.create(model=state.model, dataset=state.dataset,
+                                         provisional_for=client_address(request.scope))
         except AppError as exc:
             return _unavailable(exc)
         notice = ("The session in this address no longer exists (it expired or was "
