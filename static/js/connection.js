@@ -42,8 +42,11 @@ export class Connection {
       }
       this.emit(msg.type, msg);
     };
-    ws.onclose = () => {
-      this.emit("close", {});
+    ws.onclose = (ev) => {
+      this.emit("close", { code: ev.code });
+      // 4410: the server set this session aside to make room (its status message says so
+      // on the page); reconnecting would only take another person's place.
+      if (ev.code === 4410) this.closed = true;
       if (this.closed) return;
       // Back off up to 5 s; the server sends a fresh snapshot on reconnect.
       setTimeout(() => this.closed || this.open(), this.retryMs);
