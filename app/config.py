@@ -61,7 +61,7 @@ class Settings:
     # Worker-thread seconds one socket may use per second, on average (a burst of 1 s): its
     # messages' work and the frames built for it. Past it, that client's next message or
     # frame waits its turn; nobody else's does.
-    work_share: float = 0.5
+    work_share: float = 0.25
     sockets_per_session: int = 16  # more sockets on one session are refused (close 4429)
     sockets_per_client: int = 64  # ... and more from one client address
     # A client whose socket has not taken a message for this long (its send stalled: it

@@ -330,8 +330,9 @@ class Client:
                 raise Stalled from None
 
     async def run(self, fn, *args, step: bool = False, **kwargs):
-        """`fn(*args, **kwargs)` on a worker thread (the step thread with `step`), its time charged to
-        this client's budget; while the budget is in debt, wait first (this client only)."""
+        """`fn(*args, **kwargs)` on a worker thread (the step thread with `step`), its time
+        charged to this client's budget; while that is in debt, wait first (this client
+        only)."""
         await self.wait_turn()
         spent = 0.0
 
@@ -442,7 +443,9 @@ class Client:
 
     async def refuse_rate(self, text: str | None, wait: float) -> None:
         """An `error` with `retry_after` (seconds) for a message over the address's rate;
-        the message is not applied and the socket stays open."""
+        the message is not applied and the socket stays open. This client's next message
+        is read after `retry_after`: a flood waits in its own socket's buffers, not in
+        ours, and costs one answer per wait, not one per message."""
         reply_to = None
         with contextlib.suppress(Exception):
             raw = jsonsafe.loads(text or "", "message")
@@ -451,6 +454,7 @@ class Client:
                 reply_to = None
         await self.error(reply_to, "rate", f"too many messages from this address; try again "
                                            f"in {wait:.2f} s", retry_after=round(wait, 3))
+        await asyncio.sleep(wait)
 
     async def handle(self, text: str) -> None:
         self.answered.clear()
