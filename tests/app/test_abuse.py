@@ -10,11 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import threading
 import time
 
 import httpx
 from websockets.asyncio.client import connect
 
+from app.config import Settings
+from app.frames import Viewer, frame_body
+from app.sessions import SessionStore
 from tests.app.test_lockout import server
 
 ABUSER_ADDRESS = "127.0.0.2"  # other people: the limits are per address
@@ -142,3 +146,51 @@ def test_a_well_behaved_session_keeps_its_share_beside_two_abusers(tmp_path):
     assert r["codes"] and set(r["codes"]) == {200}, r["codes"]
     # Held back, the abusers were still answered (no socket of theirs broke on an error).
     assert not [m for m in r["heard"] if m.get("field") not in ("rate", None)], r["heard"][:3]
+
+
+# ---- frames without the session's lock (item 4): built from the published state ----------
+
+
+def test_a_frame_is_built_while_a_training_turn_holds_the_lock():
+    session = SessionStore(Settings()).create()
+    held, release, built = threading.Event(), threading.Event(), []
+
+    def turn():  # a long training turn, or a step on a large network
+        with session.lock:
+            held.set()
+            release.wait(120)
+
+    def sender():
+        built.append(Viewer().frame(session, 20, 60))
+
+    trainer = threading.Thread(target=turn)
+    trainer.start()
+    held.wait()
+    try:
+        builder = threading.Thread(target=sender)
+        builder.start()
+        builder.join(60)
+        assert built, "the frame waited for the session's lock"
+    finally:
+        release.set()
+        trainer.join()
+    assert built[0]["version"] == session.version
+
+
+def test_the_published_state_is_the_last_change_and_stays_as_it_was():
+    session = SessionStore(Settings()).create()
+    session.set_weight(0, 0, 0, 0.625)
+    before = session.published
+    frame = Viewer().frame(session, 20, 60)
+    assert frame["weights"][0][0][0] == 0.625 and frame["version"] == session.version
+    with session.lock:  # the same numbers as built from the session itself
+        direct = frame_body(session, 20, 60)
+    assert frame["weights"] == direct["weights"] and frame["loss"] == direct["loss"]
+    assert frame["sample"] == direct["sample"] and frame["boundary"] == direct["boundary"]
+    # Training on changes the session, not what was published before.
+    weights = [w.copy() for w in before.network.weights]
+    session.play()
+    session.train_chunk(0.05)
+    assert session.published is not before and session.published.version > before.version
+    assert all((w == v).all() for w, v in zip(weights, before.network.weights, strict=True))
+    assert session.training["epoch"] > before.training["epoch"]
