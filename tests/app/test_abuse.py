@@ -193,4 +193,4 @@ def test_the_published_state_is_the_last_change_and_stays_as_it_was():
     session.train_chunk(0.05)
     assert session.published is not before and session.published.version > before.version
     assert all((w == v).all() for w, v in zip(weights, before.network.weights, strict=True))
-    assert session.training["epoch"] > before.training["epoch"]
+    assert session.training["step"] > before.training["step"]
