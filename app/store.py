@@ -394,7 +394,7 @@ class Sessions:
             if entry is None:
                 return  # claimed meanwhile
             try:
-                await self._make_room()
+                await self._make_room(session)
             except BaseException:
                 self.provisional[session.id] = entry  # still a page view's: kept as it was
                 raise
@@ -420,10 +420,13 @@ class Sessions:
         with contextlib.suppress(StoreUnavailable):
             await self.backend.release(sid)
 
-    def _victim(self) -> Session | None:
-        """Who makes room: the least recently used session that is not playing and has no
-        socket; else one with no socket; else one not playing (its pages are told)."""
+    def _victim(self, keep: Session | None = None) -> Session | None:
+        """Who makes room (never `keep`): the least recently used session that is not
+        playing and has no socket; else one with no socket; else one not playing (its pages
+        are told)."""
         busy = set(self._loading) | set(self._leaving) | set(self.provisional)
+        if keep is not None:
+            busy.add(keep.id)
         held = [s for s in self.registry.sessions() if s.id not in busy and not s.closed]
         for fits in (lambda s: not s.playing and not s.connections,
                      lambda s: not s.connections,
@@ -442,10 +445,11 @@ class Sessions:
         """At the limit with nobody to evict: a newcomer would get 503."""
         return self.claimed() >= self.settings.max_sessions and self._victim() is None
 
-    async def _make_room(self) -> None:
-        """Evict until a newcomer fits under `max_sessions` (call holding `_room`)."""
-        while self.claimed() >= self.settings.max_sessions:
-            victim = self._victim()
+    async def _make_room(self, claiming: Session | None = None) -> None:
+        """Evict until a newcomer fits under `max_sessions` (call holding `_room`);
+        `claiming`: a held session being claimed (counted already, never evicted here)."""
+        while self.claimed() - (claiming is not None) >= self.settings.max_sessions:
+            victim = self._victim(claiming)
             if victim is None:
                 raise TooManySessions(self.settings.max_sessions)
             await self.evict(victim)

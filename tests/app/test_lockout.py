@@ -153,3 +153,16 @@ def test_health_says_when_the_server_is_full(tmp_path):
             r = http.post("/api/sessions")
             assert r.status_code == 503 and "limit of 2" in r.json()["detail"]["message"]
         wait_until(lambda: http.get("/healthz").json()["full"] is False)
+
+
+def test_a_page_claiming_the_last_place_evicts_another_not_itself(tmp_path):
+    with server(tmp_path, max_sessions=1) as http:
+        idle = new_session(http)  # the one place taken, by a session nobody watches
+        sid = page_session(http)
+        with stream(str(http.base_url), sid) as ws:
+            read_until(ws, lambda m: m["type"] == "snapshot")
+            ws.send('{"type": "ping", "id": 1}')
+            assert read_until(ws, lambda m: m.get("reply_to") == 1)["type"] == "pong"
+            health = http.get("/healthz").json()
+            assert health["claimed"] == 1 and health["sessions"] == 1
+        assert http.get(f"/api/sessions/{idle}").status_code == 200  # back from the store
