@@ -58,12 +58,10 @@ class Settings:
     changes_burst: int = 300
     messages_per_second: float = 200.0  # WebSocket messages, all of an address's sockets
     messages_burst: int = 1000
-    # Worker-thread seconds one socket's messages may use per second, on average (a burst
-    # of 1 s). Past it, that client's next message waits its turn; nobody else's does.
+    # Processor seconds one socket may use per second, on average (a burst of 1 s): its
+    # messages' work and the frames built for it. Past it, that client's next message or
+    # frame waits its turn; nobody else's does.
     work_share: float = 0.25
-    # Frames one socket gets per second at most, however fast its session changes (a flood
-    # of edits): a display shows 60.
-    frames_per_second_max: float = 75.0
     sockets_per_session: int = 16  # more sockets on one session are refused (close 4429)
     sockets_per_client: int = 64  # ... and more from one client address
     # A client whose socket has not taken a message for this long (its send stalled: it

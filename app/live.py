@@ -18,9 +18,8 @@ How the pieces talk:
   thread and answers: ``ack``, ``trace``, ``pong`` or ``error``, with ``reply_to``.
 
 Fair use (docs/PROTOCOL.md, "Limits"): one client's messages are handled one at a time,
-in order, by its own receiver; the worker time they take is charged to the client
-(`Settings.work_share`): past its share it waits, nobody else does. Its frames come at
-most `frames_per_second_max` a second, built from the newest state. Steps (whole
+in order, by its own receiver; the processor time they and its frames take is charged to
+the client (`Settings.work_share`): past its share it waits, nobody else does. Steps (whole
 epochs on a large network) run on their own thread, not the one that builds everyone's
 frames. Messages per client address are rate-limited (an ``error`` with ``retry_after``;
 the socket stays open); sockets per session and per address are capped (close 4429); a
@@ -58,8 +57,8 @@ CLOSE_STALLED = 4408  # the client did not read for send_timeout_seconds: droppe
 CLOSE_EVICTED = 4410  # the session was set aside from memory (the server was full)
 CLOSE_TOO_MANY = 4429  # too many sockets on this session or from this address
 STALLED_CLOSE_SECONDS = 1.0  # how long a stalled client's close may take before we go
-# A client's work budget holds at most this many worker seconds, and one message costs at
-# most this much (a first step compiles the kernels: not the client's doing).
+# A client's work budget holds at most this many worker seconds, and one message or frame
+# costs at most this much (a first step or frame compiles kernels: not the client's doing).
 BUDGET_BURST = 1.0
 TURNS_PER_SECOND = 30  # training turns each playing session gets, at the least, when many play
 MIN_TURN_SECONDS = 0.0002  # a turn always trains at least one batch, however short
@@ -294,7 +293,6 @@ class Client:
         # Worker seconds this client may use: `work_share` a second, a burst of one second.
         self.budget = TokenBucket(live.settings.work_share, BUDGET_BURST)
         self.stalled = False  # a send did not complete within send_timeout_seconds
-        self.last_frame = 0.0  # when the last frame was begun (monotonic)
         self.viewer = Viewer()
         self.wake = asyncio.Event()
         self.idle = asyncio.Event()  # set while nothing is marked, built or being sent
@@ -335,19 +333,20 @@ class Client:
                 raise Stalled from None
 
     async def run(self, fn, *args, step: bool = False, **kwargs):
-        """`fn(*args, **kwargs)` for one of this client's messages, on a worker thread (the
-        step thread with `step`), its time charged to this client's budget; while that is
-        in debt, wait first (this client only)."""
+        """`fn(*args, **kwargs)` for this client (a message's work, a frame), on a worker
+        thread (the step thread with `step`), the processor time it took charged to this
+        client's budget; while that is in debt, wait first (this client only). Processor
+        time, not wall time: a busy machine does not make a client's work dearer."""
         await self.wait_turn()
         spent = 0.0
 
         def timed():
             nonlocal spent
-            began = time.perf_counter()
+            began = time.thread_time()
             try:
                 return fn(*args, **kwargs)
             finally:
-                spent = time.perf_counter() - began
+                spent = time.thread_time() - began
 
         try:
             if step:
@@ -397,19 +396,16 @@ class Client:
                 await self.send({"type": "status", **self.session.status})
             if self.want_snapshot:
                 self.want_snapshot = self.want_frame = False
-                text = await self.live.run(_dumps, snapshot, self.session, self.viewer, settings)
+                text = await self.run(_dumps, snapshot, self.session, self.viewer, settings)
                 await self.send(text)
                 self.live.store.metrics.frames_sent.inc()
             elif self.want_frame:
-                # At most frames_per_second_max: a flood of edits gets the newest state at
-                # that pace, not one build per edit.
-                wait = self.last_frame + 1.0 / settings.frames_per_second_max - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
+                # Built when the client's budget allows (`run` waits while it is in debt):
+                # a flood of edits gets the newest state at that pace.
+                await self.wait_turn()
                 self.want_frame = False
-                self.last_frame = time.monotonic()
-                text = await self.live.run(_dumps, self.viewer.frame, self.session,
-                                           settings.heatmap_size, settings.boundary_size)
+                text = await self.run(_dumps, self.viewer.frame, self.session,
+                                      settings.heatmap_size, settings.boundary_size)
                 await self.send(text)
                 self.live.store.metrics.frames_sent.inc()
 
@@ -550,12 +546,12 @@ class Client:
         lock = self.session.lock
         await self.wait_turn()
         if lock.acquire(blocking=False):
-            began = time.perf_counter()
+            began = time.thread_time()
             try:
                 fn(*args)
             finally:
                 lock.release()
-                self.budget.charge(min(time.perf_counter() - began, BUDGET_BURST))
+                self.budget.charge(min(time.thread_time() - began, BUDGET_BURST))
         else:
             await self.run(fn, *args)
 

@@ -8,6 +8,7 @@ another of its sessions still gets every frame and /healthz answers. The full fi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -15,6 +16,7 @@ import time
 
 import httpx
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from app.config import Settings
 from app.frames import Viewer, frame_body
@@ -82,10 +84,11 @@ async def abuse(base: str, sid: str, message, stop: asyncio.Event, heard: list) 
         await ws.recv()
 
         async def read():
-            while True:
-                msg = json.loads(await ws.recv())
-                if msg["type"] == "error":
-                    heard.append(msg)
+            with contextlib.suppress(ConnectionClosed):
+                while True:
+                    msg = json.loads(await ws.recv())
+                    if msg["type"] == "error":
+                        heard.append(msg)
 
         reader = asyncio.create_task(read())
         k = 0
