@@ -494,8 +494,11 @@ class Client:
         self.session.touch()
         try:
             answer = await self.apply(msg)
-            # What a person changed is in the store before the answer goes out.
+            # What a person changed is in the store before the answer goes out; the write
+            # (the whole document encoded, then stored) is this client's work too.
+            began = time.perf_counter()
             await self.live.store.flush(self.session)
+            self.budget.charge(min(time.perf_counter() - began, BUDGET_BURST))
         except (AppError, EngineError) as exc:
             detail = error_detail(exc)
             await self.error(reply_to, detail["field"], detail["message"])
