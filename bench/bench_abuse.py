@@ -73,11 +73,14 @@ async def step_abuser(base: str, http, stop: asyncio.Event, sent: list) -> None:
         await ws.recv()
         await ws.send(json.dumps({"type": "set", "batch_size": 1}))
         reader = asyncio.create_task(drain(ws, stop))
-        while not stop.is_set():
-            await ws.send(json.dumps({"type": "step", "unit": "epoch"}))
-            sent[0] += 1
-            await asyncio.sleep(0)
-        reader.cancel()
+        try:
+            while not stop.is_set():
+                await ws.send(json.dumps({"type": "step", "unit": "epoch"}))
+                sent[0] += 1
+                await asyncio.sleep(0)
+        finally:
+            reader.cancel()
+            ws.transport.abort()  # no closing handshake behind the messages still queued
 
 
 async def flood_abuser(base: str, http, stop: asyncio.Event, sent: list) -> None:
@@ -86,13 +89,16 @@ async def flood_abuser(base: str, http, stop: asyncio.Event, sent: list) -> None
         await ws.recv()
         reader = asyncio.create_task(drain(ws, stop))
         k = 0
-        while not stop.is_set():
-            k += 1
-            await ws.send(json.dumps({"type": "set_weight", "layer": 1, "from": 0, "to": 0,
-                                      "value": (k % 100) / 100}))
-            sent[0] += 1
-            await asyncio.sleep(0)
-        reader.cancel()
+        try:
+            while not stop.is_set():
+                k += 1
+                await ws.send(json.dumps({"type": "set_weight", "layer": 1, "from": 0,
+                                          "to": 0, "value": (k % 100) / 100}))
+                sent[0] += 1
+                await asyncio.sleep(0)
+        finally:
+            reader.cancel()
+            ws.transport.abort()  # no closing handshake behind the messages still queued
 
 
 async def playing_fps(base: str, sid: str, seconds: float) -> float:

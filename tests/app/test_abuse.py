@@ -92,11 +92,14 @@ async def abuse(base: str, sid: str, message, stop: asyncio.Event, heard: list) 
 
         reader = asyncio.create_task(read())
         k = 0
-        while not stop.is_set():
-            k += 1
-            await ws.send(json.dumps(message(k)))
-            await asyncio.sleep(0)
-        reader.cancel()
+        try:
+            while not stop.is_set():
+                k += 1
+                await ws.send(json.dumps(message(k)))
+                await asyncio.sleep(0)
+        finally:
+            reader.cancel()
+            ws.transport.abort()  # no closing handshake behind the messages still queued
 
 
 async def health_codes(base: str, stop: asyncio.Event) -> list[int]:
