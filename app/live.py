@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -87,6 +88,10 @@ class Live:
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Bind to the server's event loop (threads start lazily, on first use)."""
         self.loop = loop
+        # Everything imported so far (NumPy, numba, FastAPI: most of the heap) lives for
+        # the whole run: out of the collector's way, a full collection scans only what the
+        # sessions made (bench/bench_abuse.py saw 60-125 ms pauses of the loop without).
+        gc.freeze()
         s = self.settings
         if self.train_pool is None:
             self.train_pool = ThreadPoolExecutor(s.train_threads, thread_name_prefix="nnplay-train")
