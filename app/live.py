@@ -88,10 +88,7 @@ class Live:
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Bind to the server's event loop (threads start lazily, on first use)."""
         self.loop = loop
-        # Everything imported so far (NumPy, numba, FastAPI: most of the heap) lives for
-        # the whole run: out of the collector's way, a full collection scans only what the
-        # sessions made (bench/bench_abuse.py saw 60-125 ms pauses of the loop without).
-        gc.freeze()
+        _freeze_heap()
         s = self.settings
         if self.train_pool is None:
             self.train_pool = ThreadPoolExecutor(s.train_threads, thread_name_prefix="nnplay-train")
@@ -562,6 +559,16 @@ class Client:
                 self.budget.charge(min(time.thread_time() - began, BUDGET_BURST))
         else:
             await self.run(fn, *args)
+
+
+@functools.cache
+def _freeze_heap() -> None:
+    """Once a process: everything imported so far (NumPy, numba, FastAPI: most of the heap)
+    lives for the whole run; out of the collector's way (after one collection, so no
+    garbage is frozen), a full collection scans only what the sessions made.
+    bench/bench_abuse.py saw the loop paused 60-125 ms by full collections without."""
+    gc.collect()
+    gc.freeze()
 
 
 class Stalled(Exception):
