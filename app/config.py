@@ -31,6 +31,8 @@ class Settings:
     save_interval_seconds: float = 1.0  # while training plays, progress is written this often
     store_max_sessions: int = 10_000  # documents kept; the longest idle go first
     lease_seconds: float = 5.0  # redis: a replica's hold on a session lasts this long unrenewed
+    # Sessions held in memory (claimed ones; see provisional_seconds): at the limit the
+    # least recently used idle one is written to the store and let go ("evicted").
     max_sessions: int = 500
     session_idle_seconds: float = 1800.0  # a session nobody touched for this long is dropped
     max_points: int = 5000
@@ -51,6 +53,36 @@ class Settings:
     train_chunk_seconds: float = 0.010
     train_threads: int = 1  # threads running training chunks (the compiled kernel frees the GIL)
     worker_threads: int = 2  # threads building frames and applying messages
+    # ---- fair use (app/limits.py, app/store.py, app/live.py) ------------------------
+    # Per client address, token buckets: a burst of `*_burst`, refilled at the rate. Over
+    # the limit: 429 with Retry-After (HTTP), an `error` with `retry_after` (socket). Many
+    # people behind one address (a classroom's NAT, a proxy not trusted for
+    # X-Forwarded-For) share these: raise them there.
+    sessions_per_minute: float = 120.0  # new sessions: POST /api/sessions, GET /, a fork
+    sessions_burst: int = 200
+    changes_per_second: float = 30.0  # state-changing HTTP requests (POST, PUT, ...)
+    changes_burst: int = 300
+    messages_per_second: float = 200.0  # WebSocket messages, all of an address's sockets
+    messages_burst: int = 1000
+    # Processor seconds one socket may use per second, on average (a burst of 1 s): its
+    # messages' work and the frames built for it. Past it, that client's next message or
+    # frame waits its turn; nobody else's does.
+    work_share: float = 0.25
+    sockets_per_session: int = 16  # more sockets on one session are refused (close 4429)
+    sockets_per_client: int = 64  # ... and more from one client address
+    # A client whose socket has not taken a message for this long (its send stalled: it
+    # does not read) is dropped (close 4408) and its session pauses.
+    send_timeout_seconds: float = 20.0
+    # A page view's session (GET /) is provisional: in memory only, not counted in
+    # max_sessions, dropped after this long unless the page's script claims it (its socket
+    # connects or it changes something); at most `provisional_per_client` per address
+    # (the oldest go first) and `provisional_max` in all.
+    provisional_seconds: float = 60.0
+    provisional_per_client: int = 20
+    provisional_max: int = 1000
+    # A session with no socket and no use for this long leaves memory (written to the
+    # store first: /s/{id} brings it back).
+    release_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:

@@ -1,8 +1,12 @@
 """Frames and snapshots: what the live stream sends, built from a session's current state.
 
-`frame_body(session)` is the part shared by every client of a session (built once per
+`frame_body(state)` is the part shared by every client of a session (built once per
 session version and cached); `Viewer.frame(session)` adds what is particular to one
 client (its sequence number and the loss-history points it has not seen yet).
+
+A frame is built from `session.published` (app/sessions.py `Published`): the state frozen
+at the end of the session's last change or training turn. Building one takes no lock, so
+a sender never waits for a training turn, and a turn never waits for a sender.
 """
 
 from __future__ import annotations
@@ -117,7 +121,8 @@ def _diagnostics(session) -> dict:
 
 
 def frame_body(session, heatmap_size: int, boundary_size: int) -> dict:
-    """Everything a frame holds except `seq` and `history` (call with the session's lock)."""
+    """Everything a frame holds except `seq` and `history`, from a `Published` state (or a
+    Session, holding its lock)."""
     net, t = session.network, session.training
     train_loss, test_loss, test_outputs = session.evaluation()
     body = {
@@ -153,14 +158,16 @@ class Viewer:
         self._cache: tuple[int, dict] | None = None
 
     def frame(self, session, heatmap_size: int, boundary_size: int) -> dict:
-        """The next frame for this client (call in a worker thread: it takes the lock)."""
-        with session.lock:
-            cached = getattr(session, "_frame_cache", None)
-            if cached is None or cached[0] != session.version:
-                cached = (session.version, frame_body(session, heatmap_size, boundary_size))
-                session._frame_cache = cached
-            body = dict(cached[1])
-            body["history"] = self._history(session.history)
+        """The next frame for this client, from the session's published state (call in a
+        worker thread: it computes; it takes no lock)."""
+        state = session.published
+        cached = getattr(session, "_frame_cache", None)
+        if cached is None or cached[0] != state.version:
+            # Two senders may build the same version at once: the same frame, either kept.
+            cached = (state.version, frame_body(state, heatmap_size, boundary_size))
+            session._frame_cache = cached
+        body = dict(cached[1])
+        body["history"] = self._history(state.history)
         self.seq += 1
         body["seq"] = self.seq
         return body
@@ -169,10 +176,12 @@ class Viewer:
         """The history points not sent yet; all of it (``replace``) after a thinning."""
         replace = h["generation"] != self.history_generation
         start = 0 if replace else self.history_sent
+        n = h.get("n", len(h["epoch"]))  # a published history: its lists may have grown since
+        start = min(start, n)
         self.history_generation = h["generation"]
-        self.history_sent = len(h["epoch"])
-        return {"start": start, "replace": replace, "epoch": h["epoch"][start:],
-                "train_loss": h["train_loss"][start:], "test_loss": h["test_loss"][start:]}
+        self.history_sent = n
+        return {"start": start, "replace": replace, "epoch": h["epoch"][start:n],
+                "train_loss": h["train_loss"][start:n], "test_loss": h["test_loss"][start:n]}
 
     def skip_history(self, h: dict) -> None:
         """Mark the whole history as sent (it went out in a snapshot)."""

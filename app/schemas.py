@@ -86,6 +86,12 @@ class HealthPublic(BaseModel):
     status: Literal["ok"]
     sessions: int = Field(description="sessions held by this process")
     store: str = Field(description="where session documents are kept: sqlite, redis, memory")
+    claimed: int = Field(description="sessions counted toward max_sessions (not page views "
+                                     "still unclaimed)")
+    max_sessions: int = Field(description="claimed sessions held at most; then the least "
+                                          "recently used idle one is evicted")
+    full: bool = Field(description="at max_sessions with none to evict: a new session "
+                                   "would get 503")
 
 
 class StepCreate(Strict):

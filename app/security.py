@@ -12,6 +12,8 @@ the body's size and JSON nesting, and the security headers on every answer.
   `Origin` is neither the server's own nor listed in `NNPLAY_ALLOWED_ORIGINS` gets 403
   (field "origin"). Requests without an Origin (curl, scripts, tests) pass: a browser
   always sends one on these.
+- `RateLimit` (app/limits.py): a client address over its rate of new sessions or of
+  state-changing requests gets 429 with Retry-After.
 - `BodyLimit`: a body over `max_upload_bytes` gets 413, declared or chunked.
 - `JsonDepthLimit`: a JSON body nesting deeper than `jsonsafe.MAX_JSON_DEPTH` gets 422
   before any parser sees it.
@@ -30,6 +32,7 @@ from app import jsonsafe
 from app.config import Settings
 from app.errors import TooLarge
 from app.jsonsafe import SafeJSONResponse
+from app.limits import RateLimit
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -61,6 +64,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     """Add this module's middleware to `app` (the last added runs first)."""
     app.add_middleware(JsonDepthLimit)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(RateLimit, settings=settings)  # after the checks, before the body
     app.add_middleware(OriginCheck, allowed=allowed_origins(settings))
     app.add_middleware(SecurityHeaders)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings),

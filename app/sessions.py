@@ -21,6 +21,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -144,6 +145,7 @@ class Session:
                        "goal": self.training["goal"], "back_to": None}
         if not self.history["epoch"]:
             self._record_history()
+        self.published: Published = self._publish()
 
     # ---- reading ----------------------------------------------------------------
 
@@ -190,6 +192,7 @@ class Session:
                       exercise=doc.get("exercise"))
         version = doc.get("version", 0)
         session.version = version if type(version) is int and version >= 0 else 0
+        session.published = session._publish()
         return session
 
     def _check_training(self, t: dict) -> None:
@@ -342,6 +345,7 @@ class Session:
 
     def _changed(self, kind: str) -> None:
         self.version += 1
+        self.published = self._publish()  # under the lock: every change ends here
         self.touch()
         for listener in list(self.listeners):
             listener(self, kind)
@@ -874,6 +878,23 @@ class Session:
         current model on each split."""
         return self.evaluation()[:2]
 
+    def _publish(self) -> Published:
+        """The state frames are built from, frozen now (call with the lock held)."""
+        net, p = self._net, self._problem
+        key = (net.params.tobytes(), tuple(net.regularization.values()))
+        cached = self._evaluation
+        known = (cached[3] if cached is not None and cached[0] is net and cached[1] is p
+                 and cached[2] == key else None)
+        h = self.history
+        return Published(
+            version=self.version, network=net.frozen(), problem=p,
+            training=copy.deepcopy(self.training),
+            history={"generation": h["generation"], "n": len(h["epoch"]),
+                     "epoch": h["epoch"], "train_loss": h["train_loss"],
+                     "test_loss": h["test_loss"]},
+            last_trace_gradients=self.last_trace_gradients,
+            _cache={"evaluation": known} if known is not None else {})
+
     def evaluation(self) -> tuple[float, float, np.ndarray]:
         """(train objective, test objective, test outputs) of the current model.
 
@@ -913,20 +934,7 @@ class Session:
     def sample_values(self) -> dict:
         """The selected sample: point, target, every layer's z and a, and its loss."""
         with self.lock:
-            p = self._problem
-            split, index = self.training["sample"]["split"], self.training["sample"]["index"]
-            X = p.X_train if split == "train" else p.X_test
-            Y = p.Y_train if split == "train" else p.Y_test
-            P = p.train_points if split == "train" else p.test_points
-            trace = self._net.forward(X[index:index + 1])
-            return {
-                "split": split, "index": index,
-                "point": [float(v) for v in P[index]],
-                "target": [float(v) for v in Y[index]],
-                "z": [np.asarray(z)[0].tolist() for z in trace.pre_activations],
-                "a": [np.asarray(a)[0].tolist() for a in trace.activations],
-                "loss": self._loss(X[index:index + 1], Y[index:index + 1]),
-            }
+            return _sample_values(self._net, self._problem, self.training["sample"])
 
     def check_trace_size(self, unit: str) -> None:
         """Refuse (413, field "unit") a traced step by `unit` whose trace would hold more
@@ -989,6 +997,61 @@ class Session:
             }
 
 
+def _sample_values(net: Network, p, sample: dict) -> dict:
+    split, index = sample["split"], sample["index"]
+    X = p.X_train if split == "train" else p.X_test
+    Y = p.Y_train if split == "train" else p.Y_test
+    P = p.train_points if split == "train" else p.test_points
+    trace = net.forward(X[index:index + 1])
+    return {
+        "split": split, "index": index,
+        "point": [float(v) for v in P[index]],
+        "target": [float(v) for v in Y[index]],
+        "z": [np.asarray(z)[0].tolist() for z in trace.pre_activations],
+        "a": [np.asarray(a)[0].tolist() for a in trace.activations],
+        "loss": net.evaluate(X[index:index + 1], Y[index:index + 1])[0],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """A session's state as of one change (version), frozen: what frames are built from,
+    without the session's lock (app/frames.py). Set by every change at its end, under the
+    lock, in one assignment (`Session.published`); never changed after. The network is a
+    frozen copy; the problem is shared (a change swaps in a new one, never edits it); the
+    history lists are shared but read only up to `history["n"]` (they only grow at the end,
+    or are replaced). Reads the same as a Session for `app.frames.frame_body`."""
+
+    version: int
+    network: Network
+    problem: object
+    training: dict
+    history: dict
+    last_trace_gradients: dict | None
+    _cache: dict = field(default_factory=dict)  # the evaluation, computed once
+
+    @property
+    def playing(self) -> bool:
+        return self.training["playing"]
+
+    def batch_rows(self) -> tuple[int, int]:
+        bs, cursor = self.training["batch_size"], self.training["cursor"]
+        return cursor * bs, min((cursor + 1) * bs, len(self.problem.X_train))
+
+    def evaluation(self) -> tuple[float, float, np.ndarray]:
+        """(train objective, test objective, test outputs), as `Session.evaluation`."""
+        found = self._cache.get("evaluation")
+        if found is None:
+            net, p = self.network, self.problem
+            train = net.evaluate(p.X_train, p.Y_train)[0]
+            test, outputs = net.evaluate(p.X_test, p.Y_test)
+            found = self._cache["evaluation"] = (train, test, outputs)
+        return found
+
+    def sample_values(self) -> dict:
+        return _sample_values(self.network, self.problem, self.training["sample"])
+
+
 def _matrix(rows, field: str, width: int, max_rows: int) -> np.ndarray:
     if not isinstance(rows, list) or not rows:
         raise BadInput("expected a non-empty list of rows", field)
@@ -1026,8 +1089,10 @@ def _goal(epochs, until_loss, start_epoch, field: str = "epochs") -> dict:
 class SessionStore:
     """Every live session, by id; thread-safe. Idle sessions expire (`sweep`)."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, bounded: bool = True) -> None:
         self.settings = settings or Settings()
+        # Unbounded: the owner keeps the bound itself (app/store.py evicts at the limit).
+        self.bound = self.settings.max_sessions if bounded else None
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
         self.listeners: list[Listener] = []  # subscribed to every session (the live stream)
@@ -1044,8 +1109,8 @@ class SessionStore:
         Raises `BadInput` naming the field for a bad document, `TooManySessions` at the limit.
         """
         self.sweep()
-        if len(self._sessions) >= self.settings.max_sessions:
-            raise TooManySessions(self.settings.max_sessions)
+        if self.bound is not None and len(self._sessions) >= self.bound:
+            raise TooManySessions(self.bound)
         try:
             session = Session(secrets.token_urlsafe(24), self.settings, model, dataset)
         except (EngineError, BadInput):
@@ -1066,8 +1131,8 @@ class SessionStore:
     def add(self, session: Session) -> Session:
         """Hold `session` (e.g. one rebuilt by `Session.from_dict`)."""
         with self._lock:
-            if len(self._sessions) >= self.settings.max_sessions:
-                raise TooManySessions(self.settings.max_sessions)
+            if self.bound is not None and len(self._sessions) >= self.bound:
+                raise TooManySessions(self.bound)
             self._sessions[session.id] = session
         for listener in self.listeners:
             session.subscribe(listener)

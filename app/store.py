@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from app.config import Settings
-from app.errors import AppError, SessionNotFound
+from app.errors import AppError, SessionNotFound, TooManySessions
 from app.metrics import Metrics
 from app.sessions import Session, SessionStore
 
@@ -63,6 +63,16 @@ class SessionMoved(AppError):
 
 class LeaseLost(SessionMoved):
     """A write refused by the store: another replica holds the session's lease."""
+
+
+class SessionEvicted(SessionMoved):
+    """A change that reached a session just as it was let go from memory (evicted to make
+    room, or released after its pages left): its document is in the store; trying again
+    brings it back."""
+
+    def __init__(self, session_id: str = "") -> None:
+        AppError.__init__(self, "this session was just set aside from memory; try again",
+                          "id")
 
 
 # ---- backends: documents by id ---------------------------------------------------------
@@ -215,6 +225,8 @@ def open_backend(settings: Settings) -> Backend:
 # ---- the sessions of this process, kept in the store --------------------------------------
 
 MOVED_MESSAGE = "this session moved to another server; reconnecting"
+EVICTED_MESSAGE = ("The server was full and set this session aside to make room for "
+                   "others. Nothing is lost: reload the page to carry on.")
 # A session just taken from another replica stays at least this long before it is let go
 # again, so that the request that brought it here is served, not bounced back.
 MOVE_HOLD_SECONDS = 0.25
@@ -227,7 +239,7 @@ class Sessions:
     def __init__(self, settings: Settings, backend: Backend | None = None,
                  metrics: Metrics | None = None) -> None:
         self.settings = settings
-        self.registry = SessionStore(settings)
+        self.registry = SessionStore(settings, bounded=False)  # the bound is kept here
         self.backend = backend or open_backend(settings)
         self.metrics = metrics or Metrics()
         self.metrics.watch_sessions(
@@ -239,6 +251,11 @@ class Sessions:
         self._asked: set[str] = set()  # another replica's request being answered
         self._taken_at: dict[str, float] = {}  # when each session came here (monotonic)
         self._writing: dict[str, asyncio.Lock] = {}  # one write at a time per session, in order
+        # Page views' sessions not claimed yet: id -> (client address, created, monotonic).
+        # In memory only, not counted in max_sessions (see `create`, `claim`).
+        self.provisional: dict[str, tuple[str, float]] = {}
+        self._room = asyncio.Lock()  # one newcomer at a time makes room (evicts)
+        self.evictions = 0
         self.registry.listeners.append(self._heard)
         self.saves = 0  # documents written (for /metrics)
         self.save_seconds = 0.0
@@ -261,6 +278,8 @@ class Sessions:
         to a session that has just moved away is refused (SessionMoved): it would be lost."""
         if kind == "closed":
             return
+        if session.closed and getattr(session, "evicted", False):
+            raise SessionEvicted(session.id)
         if session.closed and getattr(session, "moved", False):
             raise SessionMoved(session.id)
         if kind in DURABLE or not self._dirty.get(session.id, False):
@@ -321,25 +340,165 @@ class Sessions:
             raise
         held = self.held(sid)
         self._taken_at[sid] = time.monotonic()
-        return held if held is not None else self.registry.add(session)
+        if held is not None:
+            return held
+        async with self._room:
+            await self._make_room()
+            return self.registry.add(session)
 
     async def exists(self, sid: str) -> bool:
         return self.held(sid) is not None or await self.backend.load(sid) is not None
 
     async def create(self, model: dict | None = None, dataset: dict | None = None,
-                     doc: dict | None = None) -> Session:
+                     doc: dict | None = None, provisional_for: str | None = None) -> Session:
         """A new session (from `model` and `dataset`, or a copy of session document
-        `doc` under a new id), written to the store before it is returned."""
+        `doc` under a new id), written to the store before it is returned. At
+        `max_sessions` the least recently used idle session is evicted first (`evict`);
+        TooManySessions only when none can be.
+
+        With `provisional_for` (a client address: a page view), the session is held in
+        memory only, not counted, and dropped after `provisional_seconds` unless claimed
+        (`claim`: its page's socket, or a change to it)."""
         await self.backend.ping()
-        if doc is None:
+        if provisional_for is not None:
             session = await asyncio.to_thread(self.registry.create, model, dataset)
-        else:
-            session = await asyncio.to_thread(self.registry.fork, doc)
+            self.provisional[session.id] = (provisional_for, time.monotonic())
+            self._taken_at[session.id] = time.monotonic()
+            await self.backend.acquire(session.id)  # a shared store: others ask us for it
+            await self._trim_provisional(provisional_for)
+            return session
+        async with self._room:
+            await self._make_room()
+            if doc is None:
+                session = await asyncio.to_thread(self.registry.create, model, dataset)
+            else:
+                session = await asyncio.to_thread(self.registry.fork, doc)
         self._taken_at[session.id] = time.monotonic()
         await self.backend.acquire(session.id)
         await self.save(session)
         await self._bound()
         return session
+
+    # ---- room: provisional sessions, eviction, release ------------------------------------
+
+    def claimed(self) -> int:
+        """Sessions held here that count toward `max_sessions` (not provisional)."""
+        return len(self.registry) - len(self.provisional)
+
+    async def claim(self, session: Session) -> None:
+        """Make a provisional session a real one: counted (room made for it) and written."""
+        if session.id not in self.provisional:
+            return
+        async with self._room:
+            entry = self.provisional.pop(session.id, None)
+            if entry is None:
+                return  # claimed meanwhile
+            try:
+                await self._make_room(session)
+            except BaseException:
+                self.provisional[session.id] = entry  # still a page view's: kept as it was
+                raise
+        await self.save(session)
+
+    async def _trim_provisional(self, address: str) -> None:
+        """At most `provisional_per_client` for `address` and `provisional_max` in all: the
+        oldest go (a flood of page views replaces its own, nobody else's)."""
+        s = self.settings
+        mine = [sid for sid, (a, _) in self.provisional.items() if a == address]
+        extra = mine[:max(0, len(mine) - s.provisional_per_client)]
+        extra += list(self.provisional)[:max(0, len(self.provisional) - len(extra)
+                                             - s.provisional_max)]
+        for sid in dict.fromkeys(extra):
+            await self._drop_provisional(sid)
+
+    async def _drop_provisional(self, sid: str) -> None:
+        self.provisional.pop(sid, None)
+        self._forget(sid)
+        if self.held(sid) is not None:
+            with contextlib.suppress(SessionNotFound):
+                self.registry.delete(sid)
+        with contextlib.suppress(StoreUnavailable):
+            await self.backend.release(sid)
+
+    def _victim(self, keep: Session | None = None) -> Session | None:
+        """Who makes room (never `keep`): the least recently used session that is not
+        playing and has no socket; else one with no socket; else one not playing (its pages
+        are told)."""
+        busy = set(self._loading) | set(self._leaving) | set(self.provisional)
+        if keep is not None:
+            busy.add(keep.id)
+        held = [s for s in self.registry.sessions() if s.id not in busy and not s.closed]
+        for fits in (lambda s: not s.playing and not s.connections,
+                     lambda s: not s.connections,
+                     lambda s: not s.playing):
+            found = [s for s in held if fits(s)]
+            if found:
+                return min(found, key=lambda s: s.last_seen)
+        return None
+
+    def capacity(self) -> dict:
+        """What /healthz says about room: claimed sessions, the limit, whether full."""
+        return {"claimed": self.claimed(), "max_sessions": self.settings.max_sessions,
+                "full": self.full()}
+
+    def full(self) -> bool:
+        """At the limit with nobody to evict: a newcomer would get 503."""
+        return self.claimed() >= self.settings.max_sessions and self._victim() is None
+
+    async def _make_room(self, claiming: Session | None = None) -> None:
+        """Evict until a newcomer fits under `max_sessions` (call holding `_room`);
+        `claiming`: a held session being claimed (counted already, never evicted here)."""
+        while self.claimed() - (claiming is not None) >= self.settings.max_sessions:
+            victim = self._victim(claiming)
+            if victim is None:
+                raise TooManySessions(self.settings.max_sessions)
+            await self.evict(victim)
+
+    async def evict(self, session: Session, reason: str = "evicted") -> None:
+        """Write `session`'s document, then let it go from memory (it stays in the store:
+        `/s/{id}` brings it back). Its pages get a status with `reason` and close 4410.
+        A change that comes after the write is refused (SessionEvicted)."""
+        sid = session.id
+        lock = self._writing.setdefault(sid, asyncio.Lock())
+        async with lock:
+            if session.closed:
+                return
+            raw = await asyncio.to_thread(_close_for_eviction, session)
+            try:
+                await self._write(sid, raw)
+            except StoreUnavailable:
+                session.closed = session.evicted = False  # still ours: carry on here
+                raise
+            except LeaseLost:
+                pass  # another replica has it already: drop ours all the same
+        session.status = {"playing": False, "reason": reason, "message": EVICTED_MESSAGE}
+        with contextlib.suppress(SessionNotFound):
+            await asyncio.to_thread(self.registry.delete, sid)
+        self._forget(sid)
+        self.evictions += reason == "evicted"
+        with contextlib.suppress(StoreUnavailable):
+            await self.backend.release(sid)
+
+    async def tidy(self) -> None:
+        """Drop provisional sessions nobody claimed in time, and let go from memory the
+        sessions with no socket and no use for `release_seconds` (written first)."""
+        s, now = self.settings, time.monotonic()
+        for sid, (_, since) in list(self.provisional.items()):
+            session = self.held(sid)
+            if session is None or (now - since > s.provisional_seconds
+                                   and not session.connections):
+                await self._drop_provisional(sid)
+        for session in self.registry.sessions():
+            if (session.id not in self.provisional and not session.connections
+                    and not session.playing and not session.closed
+                    and now - session.last_seen > s.release_seconds
+                    and not self.holds_elsewhere(session.id)):
+                with contextlib.suppress(StoreUnavailable, SessionMoved):
+                    await self.evict(session, reason="released")
+
+    def holds_elsewhere(self, sid: str) -> bool:
+        """Whether `sid` is being loaded or let go to another replica right now."""
+        return sid in self._loading or sid in self._leaving
 
     async def delete(self, sid: str) -> None:
         """Delete session `sid` everywhere (taken over first if another replica holds it)."""
@@ -352,6 +511,7 @@ class Sessions:
 
     def _forget(self, sid: str) -> None:
         self._dirty.pop(sid, None)
+        self.provisional.pop(sid, None)
         self._taken_at.pop(sid, None)
         self._writing.pop(sid, None)
 
@@ -361,6 +521,12 @@ class Sessions:
         """Write `session`'s whole document now (StoreUnavailable if the store is out of
         reach; the session then stays marked as changed. SessionMoved if another replica
         holds it now: it is dropped here)."""
+        if session.id in self.provisional:  # a change to a page view's session claims it
+            try:
+                await self.claim(session)
+            except TooManySessions as exc:  # kept in memory; its socket may claim it later
+                log.warning("session %s not claimed: %s", session.id, exc.message)
+            return
         lock = self._writing.setdefault(session.id, asyncio.Lock())
         async with lock:
             if session.closed:  # let go or deleted meanwhile: nothing of ours to write
@@ -426,6 +592,7 @@ class Sessions:
             await asyncio.sleep(interval)
             try:
                 await self.save_dirty()
+                await self.tidy()
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + SWEEP_SECONDS
                     await self.sweep()
@@ -532,6 +699,16 @@ SWEEP_SECONDS = 30.0
 
 def _encode(session: Session) -> bytes:
     return orjson.dumps(session.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _close_for_eviction(session: Session) -> bytes:
+    """The session's last document, taken under its lock as it is closed (as
+    `_close_for_move`)."""
+    with session.lock:
+        raw = _encode(session)
+        session.closed = True
+        session.evicted = True
+    return raw
 
 
 def _close_for_move(session: Session) -> tuple[bytes, bool]:

@@ -148,7 +148,9 @@ def machine() -> str:
 async def main(quick: bool) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = start_server(port, env={"NNPLAY_MAX_SESSIONS": "1000"})
+    # One address for every client here: the per-address socket cap raised for the run.
+    proc = start_server(port, env={"NNPLAY_MAX_SESSIONS": "1000",
+                                   "NNPLAY_SOCKETS_PER_CLIENT": "1000"})
     if True:
         try:
             async with httpx.AsyncClient(base_url=base, timeout=60) as http:

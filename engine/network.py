@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from itertools import pairwise
 
@@ -133,6 +134,19 @@ class Network:
 
     def copy(self) -> Network:
         return Network.from_dict(self.to_dict())
+
+    def frozen(self) -> Network:
+        """A copy for readers (a frame built while the original trains on): its own
+        parameters, regularization and hyperparameters; the layout, activations and loss
+        shared (they never change). Cheap: one vector copy. Not for training: it shares
+        the optimizer's state buffers."""
+        clone = copy.copy(self)
+        clone.params = self.params.copy()
+        clone.weights, clone.biases = self.layout.views(clone.params)
+        clone.regularization = dict(self.regularization)
+        clone.optimizer = copy.copy(self.optimizer)
+        clone.optimizer.hyperparameters = dict(self.optimizer.hyperparameters)
+        return clone
 
     # --- shape and settings -------------------------------------------------------
 

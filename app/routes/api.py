@@ -59,10 +59,12 @@ SessionDep = Annotated[Session, Depends(get_session)]
 async def read_health(request: Request) -> dict:
     """Liveness: answers at once, whatever the sessions are doing (on the event loop
     itself: no worker thread to wait for while training keeps them busy); 503 when the
-    session store cannot be reached."""
+    session store cannot be reached. `full` (still 200: the process is well) says a newcomer
+    would be refused: every held session is playing with a page open."""
     store = request.app.state.store
     await store.backend.ping()
-    return {"status": "ok", "sessions": len(store), "store": store.backend.kind}
+    return {"status": "ok", "sessions": len(store), "store": store.backend.kind,
+            **store.capacity()}
 
 
 @router.get("/metrics", response_class=Response, tags=["health"],

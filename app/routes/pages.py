@@ -4,6 +4,11 @@
 then names it in its address, `/s/{id}?<settings>`: reloading that address, or opening
 it in another tab or on a projector, attaches to the same session. An address whose
 session no longer exists says so and starts a new one from the settings in its query.
+
+A page view's new session is provisional (app/store.py `Sessions.create`): held in memory,
+not written, not counted toward `max_sessions`, dropped within `provisional_seconds` unless
+the page's script claims it (its socket connects, or it changes something). A crawler or a
+cross-site ``<img src="/">`` therefore cannot fill the server.
 """
 
 import html
@@ -14,6 +19,7 @@ from fastapi.responses import HTMLResponse
 from app import exercise as exercises
 from app import ui_table, urlstate
 from app.errors import AppError, SessionNotFound
+from app.limits import client_address
 from app.templating import templates
 
 router = APIRouter()
@@ -37,10 +43,12 @@ def _unavailable(exc: AppError) -> HTMLResponse:
         "</body></html>", status_code=exc.status)
 
 
-async def _create(store, state: urlstate.UrlState):
+async def _create(store, state: urlstate.UrlState, provisional_for: str):
     """A new session from a link's settings: the model and dataset, then the link's
-    training settings (batch size, speed), which live beside them."""
-    session = await store.create(model=state.model, dataset=state.dataset)
+    training settings (batch size, speed), which live beside them. It is a page view's,
+    provisional until the page claims it (`provisional_for`: the client's address)."""
+    session = await store.create(model=state.model, dataset=state.dataset,
+                                 provisional_for=provisional_for)
     training = {s.name: state.values[s.name] for s in ui_table.SETTINGS
                 if s.home == "training" and s.live}
     if any(session.training.get(s.path[-1]) != training[s.name] for s in ui_table.SETTINGS
@@ -54,7 +62,8 @@ async def read_page(request: Request) -> HTMLResponse:
     """Render the playground with a new session; the query string sets its configuration."""
     state = urlstate.parse(request.query_params)
     try:
-        session = await _create(request.app.state.store, state)
+        session = await _create(request.app.state.store, state,
+                                provisional_for=client_address(request.scope))
     except AppError as exc:  # the store out of reach, the server full
         return _unavailable(exc)
     # A teacher's link (`hide=`, `lock=`, `note=`) makes the new session an exercise.
@@ -94,7 +103,7 @@ async def read_session_page(request: Request, session_id: str) -> HTMLResponse:
         session = await store.get(session_id)
     except SessionNotFound:
         try:
-            session = await _create(store, state)
+            session = await _create(store, state, provisional_for=client_address(request.scope))
         except AppError as exc:
             return _unavailable(exc)
         notice = ("The session in this address no longer exists (it expired or was "

@@ -46,6 +46,9 @@ export class Connection {
     };
     ws.onclose = (ev) => {
       this.emit("close", { code: ev.code });
+      // 4410: the server set this session aside to make room (its status message says so
+      // on the page); reconnecting would only take another person's place.
+      if (ev.code === 4410) this.closed = true;
       if (this.closed) return;
       if (ev.code === CLOSE_GONE) {
         // Deleted, expired, or lost in a restart: connecting again would only hear it again.
