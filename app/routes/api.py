@@ -40,6 +40,13 @@ ERRORS = {
 }
 TOO_LARGE = {413: {"description": "the answer would hold more numbers than the server's "
                                   "limit (max_answer_values)"}}
+# What a state-changing request may also get: a refusal by the session's exercise, and the
+# client address's rate limit (app/limits.py).
+CHANGES = {
+    **ERRORS,
+    403: {"description": "the session is a classroom exercise that locks this change"},
+    429: {"description": "over this client address's rate; `Retry-After` says when to retry"},
+}
 
 
 def get_store(request: Request) -> Sessions:
@@ -77,7 +84,8 @@ def read_metrics(request: Request) -> Response:
 
 @router.post("/api/sessions", status_code=status.HTTP_201_CREATED,
              response_model=SessionPublic, tags=["sessions"],
-             responses={**ERRORS, 503: {"description": "the server holds too many sessions"}})
+             responses={**ERRORS, 429: CHANGES[429],
+                        503: {"description": "the server holds too many sessions"}})
 async def create_session(store: Store, body: SessionCreate | None = None) -> dict:
     """A new session; the model and dataset default to the page's (the settings table's)."""
     body = body or SessionCreate()
@@ -91,7 +99,7 @@ def read_session(session: SessionDep) -> dict:
 
 
 @router.delete("/api/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT,
-               tags=["sessions"], responses=ERRORS)
+               tags=["sessions"], responses={**ERRORS, 429: CHANGES[429]})
 async def delete_session(session_id: str, store: Store) -> Response:
     await store.delete(session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -104,7 +112,7 @@ def read_model(session: SessionDep) -> dict[str, Any]:
 
 
 @router.put("/api/sessions/{session_id}/model", response_model=SessionPublic, tags=["model"],
-            responses=ERRORS)
+            responses=CHANGES)
 def replace_model(session: SessionDep,
                   doc: Annotated[dict[str, Any], Body(examples=[MODEL_EXAMPLE])]) -> dict:
     """Import a model document; it becomes the model `reset` returns to."""
@@ -113,7 +121,7 @@ def replace_model(session: SessionDep,
 
 
 @router.post("/api/sessions/{session_id}/step", tags=["training"],
-             responses={**ERRORS, **TOO_LARGE})
+             responses={**CHANGES, **TOO_LARGE})
 def step_session(session: SessionDep, body: StepCreate | None = None) -> dict[str, Any]:
     """One traced optimizer update on the current batch or the selected sample; 413 (field
     `unit`) when its trace would be larger than `max_answer_values`, before any work."""
@@ -155,7 +163,7 @@ async def _client_left(request: Request) -> None:
 
 
 @router.post("/api/sessions/{session_id}/forward", response_model=ForwardPublic,
-             tags=["training"], responses={**ERRORS, **TOO_LARGE})
+             tags=["training"], responses={**ERRORS, 429: CHANGES[429], **TOO_LARGE})
 def forward_session(session: SessionDep, request: Request, body: ForwardCreate) -> dict:
     """Every layer's activations for the given inputs (feature space) or plane points;
     413 (field `inputs` or `points`) when the answer would be larger than
@@ -176,7 +184,7 @@ def _within_limit(request: Request, numbers: int, field: str, what: str, hint: s
 
 
 @router.patch("/api/sessions/{session_id}/weights", response_model=WeightUpdatePublic,
-              tags=["model"], responses=ERRORS)
+              tags=["model"], responses=CHANGES)
 def update_weight(session: SessionDep, body: WeightUpdate) -> dict:
     """Set one weight (`from`, `to`) or one bias (`neuron`); answers the recomputed outputs
     and losses."""
@@ -211,7 +219,7 @@ def read_dataset(session: SessionDep, request: Request,
 
 
 @router.put("/api/sessions/{session_id}/dataset", response_model=SessionPublic,
-            tags=["dataset"], responses={**ERRORS, 413: {"description": "over the size limit"}},
+            tags=["dataset"], responses={**CHANGES, 413: {"description": "over the size limit"}},
             openapi_extra={"requestBody": {"content": {
                 "application/json": {"example": DATASET_EXAMPLE},
                 "text/csv": {"example": "x1,x2,label\n0.5,-1,1\n-2,3,0\n1,1,1\n-1,-1,0\n"},

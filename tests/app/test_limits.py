@@ -131,6 +131,7 @@ def test_a_client_that_never_reads_is_dropped_and_its_session_pauses(tmp_path):
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         raw.connect((host, port))
         with connect(url, sock=raw, max_size=2**23, max_queue=1, open_timeout=WAIT) as ws:
+            ws.send('{"type": "set", "speed": "max", "id": 0}')  # frames as fast as they go
             ws.send('{"type": "play", "id": 1}')
             # ... and never reads again: frames pile up until the server's send stalls.
             wait_until(lambda: http.get(f"/api/sessions/{sid}").json()["training"]["playing"])

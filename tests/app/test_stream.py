@@ -182,6 +182,7 @@ def test_each_training_turn_sends_its_own_frame(client, sid):
     went out as one frame.)"""
     with client.websocket_connect(f"ws://localhost/api/sessions/{sid}/stream") as ws:
         ws.receive_json()
+        ws.send_json({"type": "set", "speed": "max", "id": "s"})  # turns back to back
         ws.send_json({"type": "play", "id": "p"})
         read_until(ws, lambda m: m["type"] == "frame" and m["playing"])
         seen = []
