@@ -384,6 +384,9 @@ def test_a_trained_deep_network_has_readable_edges(page, server, api):
     set_hidden_layers(page, [8] * 6)
     button(page, "spiral").click()
     wait_until(lambda: model_of(api, sid)["layers"][1:-1] == [8] * 6, "6 x 8 on the server")
+    page.get_by_role("combobox", name="Speed", exact=True).select_option("max")  # flat out
+    wait_until(lambda: api.get(f"/api/sessions/{sid}").json()["training"]["speed"] == "max",
+               "flat out on the server")
     play_until_epoch(page, api, sid, 300)
     settle(page)
     doc = model_of(api, sid)
