@@ -211,9 +211,9 @@ def write(rows: dict, idle: dict, solve: dict, sent: dict, seconds: float,
         f"Machine: nproc {os.cpu_count()}, {cpu_model()}; Python "
         f"{platform.python_version()}; {chromium} headless, software rendering; page "
         f"1280x800. Load average at the start {load_before[0]:.2f} {load_before[1]:.2f} "
-        f"{load_before[2]:.2f}; at the end `{uptime}`. Other helpers' builds and tests "
-        "were running on the machine's 2 cores: the figures are upper bounds for CPU and "
-        "lower bounds for frames.", "",
+        f"{load_before[2]:.2f}; at the end `{uptime}` (the benchmark's own browser and "
+        "server load both cores; other work on the machine makes the figures upper bounds "
+        "for CPU and lower bounds for frames).", "",
         f"Run: `.venv/bin/python bench/bench_pace.py` on {time.strftime('%Y-%m-%d')}, "
         f"{seconds:g} s of playing per case after a 2 s warm-up, every map live.", "",
         "| network | speed | frames the server sends / s (a socket client, no browser) "
