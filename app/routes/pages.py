@@ -45,10 +45,16 @@ def _unavailable(exc: AppError) -> HTMLResponse:
 
 async def _create(store, state: urlstate.UrlState, provisional_for: str):
     """A new session from a link's settings: the model and dataset, then the link's
-    training settings (batch size, speed), which live beside them. It is a page view's,
+    training settings (batch size, speed), which live beside them, and its exercise, if it
+    is one. It is a page view's,
     provisional until the page claims it (`provisional_for`: the client's address)."""
     session = await store.create(model=state.model, dataset=state.dataset,
                                  provisional_for=provisional_for)
+    # A teacher's link (`hide=`, `lock=`, `note=`) makes the new session an exercise; so does
+    # the address of an exercise's page whose session is gone (it carries them too).
+    exercise = exercises.from_view(state.view)
+    if exercise:
+        session.set_exercise(exercise)
     training = {s.name: state.values[s.name] for s in ui_table.SETTINGS
                 if s.home == "training" and s.live}
     if any(session.training.get(s.path[-1]) != training[s.name] for s in ui_table.SETTINGS
@@ -66,10 +72,6 @@ async def read_page(request: Request) -> HTMLResponse:
                                 provisional_for=client_address(request.scope))
     except AppError as exc:  # the store out of reach, the server full
         return _unavailable(exc)
-    # A teacher's link (`hide=`, `lock=`, `note=`) makes the new session an exercise.
-    exercise = exercises.from_view(state.view)
-    if exercise:
-        session.set_exercise(exercise)
     return _render(request, session, state.view)
 
 

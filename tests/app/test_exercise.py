@@ -188,3 +188,16 @@ def test_a_bad_exercise_link_says_what_it_could_not_apply(api):
     assert page.status_code == 200
     assert "could not be used" in page.text
     assert "nonsense" in page.text
+
+
+def test_an_exercise_page_whose_session_is_gone_starts_the_same_exercise(api):
+    first = api.get("/?lock=optimizer&note=Keep+going").text
+    sid = re.search(r'data-session-id="([^"]+)"', first).group(1)
+    address = re.search(r'data-page-url="([^"]+)"', first).group(1)  # the address bar's
+    assert api.delete(f"/api/sessions/{sid}").status_code == 204
+    page = api.get(address.replace("&amp;", "&"))  # a reload after the session was lost
+    assert "no longer exists" in page.text
+    fresh = re.search(r'data-session-id="([^"]+)"', page.text).group(1)
+    assert fresh != sid
+    assert api.get(f"/api/sessions/{fresh}").json()["exercise"] == {
+        "note": "Keep going", "hidden": [], "locked": ["optimizer"]}
