@@ -15,6 +15,10 @@ from collections.abc import Iterable, Mapping
 from app import ui_table
 from app.errors import AppError, BadInput
 
+# Settings an exercise never locks: the speed of training changes what a student watches,
+# not what the network learns.
+ALWAYS_OPEN = frozenset({"speed"})
+
 
 class Locked(AppError):
     """A change to a part of the page that this session's exercise hides or locks."""
@@ -97,8 +101,7 @@ def dataset_parts(old: Mapping, new: Mapping) -> list[tuple[str, str]]:
 
 
 def live_parts(names: Iterable[str]) -> list[tuple[str, str]]:
-    """(part, field) of live settings (`Session.set_training`'s names). The speed of
-    training is the student's to choose in any exercise: it changes what they watch, not
-    what the network learns."""
+    """(part, field) of live settings (`Session.set_training`'s names), but those
+    `ALWAYS_OPEN`."""
     return [(ui_table.BY_NAME[n].group, n) for n in names
-            if n in ui_table.BY_NAME and n != "speed"]
+            if n in ui_table.BY_NAME and n not in ALWAYS_OPEN]

@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 from markupsafe import Markup
 
+from app import exercise as exercises
 from app import jsonsafe, ui_table, urlstate
 from app.errors import AppError
 from app.palette import class_colour
@@ -114,9 +115,13 @@ class Playground:
     def shown_group(self, group: str) -> bool:
         return group not in self.hide
 
+    def lock_group(self, name: str) -> str:
+        """The part of the page an exercise locks setting `name` with ("" for none)."""
+        return "" if name in exercises.ALWAYS_OPEN else BY_NAME[name].group
+
     def locked_setting(self, name: str) -> bool:
         """Whether the exercise locks setting `name`'s control (shown, greyed out)."""
-        return BY_NAME[name].group in self.locked
+        return self.lock_group(name) in self.locked
 
     def shown(self, name: str) -> bool:
         s = BY_NAME[name]

@@ -201,3 +201,17 @@ def test_an_exercise_page_whose_session_is_gone_starts_the_same_exercise(api):
     assert fresh != sid
     assert api.get(f"/api/sessions/{fresh}").json()["exercise"] == {
         "note": "Keep going", "hidden": [], "locked": ["optimizer"]}
+
+
+def test_the_speed_stays_open_when_the_training_settings_are_locked(api):
+    page = api.get("/?lock=training").text
+    sid = re.search(r'data-session-id="([^"]+)"', page).group(1)
+    assert re.search(r'<select name="learning_rate"[^>]*disabled', page)
+    assert not re.search(r'<select name="speed"[^>]*disabled', page)
+    # (its label carries no part, so the page's script does not grey it out either)
+    assert re.search(r'data-setting="speed" title="[^"]*" data-group=""', page)
+    r = api.post(f"/ui/{sid}/controls", data={"speed": "max"})
+    assert r.status_code == 200 and "locked" not in r.text
+    assert api.get(f"/api/sessions/{sid}").json()["training"]["speed"] == "max"
+    r = api.post(f"/ui/{sid}/controls", data={"learning_rate": "0.1"})
+    assert "locked in this exercise" in r.text
